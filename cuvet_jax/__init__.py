@@ -1,0 +1,1 @@
+"""cuvet_jax: cost-aware treatment assignment from randomized experiments, in JAX."""
