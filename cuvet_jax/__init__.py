@@ -1,1 +1,25 @@
-"""cuvet_jax: cost-aware treatment assignment from randomized experiments, in JAX."""
+"""cuvet_jax: cost-aware treatment assignment from randomized experiments, in JAX.
+
+The pure maths (power-law fits, mCUV equalization with an implicit-differentiable budget price,
+the CUVET criterion) works on pytrees under jit, vmap and grad; `CUVETree` is the estimator.
+"""
+
+from ._allocation import INFEASIBLE as INFEASIBLE
+from ._allocation import NO_ADMISSIBLE_BUCKET as NO_ADMISSIBLE_BUCKET
+from ._allocation import SOLVED as SOLVED
+from ._allocation import Allocation as Allocation
+from ._allocation import cuvet_criterion as cuvet_criterion
+from ._allocation import equalize as equalize
+from ._bisection import bisect_increasing as bisect_increasing
+from ._levels import TreatmentLevels as TreatmentLevels
+from ._levels import discretize_treatment as discretize_treatment
+from ._power_law import PowerLaw as PowerLaw
+from ._power_law import fit_power_law as fit_power_law
+from ._statistics import SufficientStatistics as SufficientStatistics
+from ._statistics import accumulate_statistics as accumulate_statistics
+from .evaluation import Uplift as Uplift
+from .evaluation import mcuv_evaluation as mcuv_evaluation
+from .evaluation import train_test_split as train_test_split
+from .tree import CUVETree as CUVETree
+
+__version__ = "0.1.0"

@@ -133,10 +133,11 @@ def fit_power_law(
     Returns:
         PowerLaw with arrays of the leading shape (...,). Pure and jit/vmap-able.
     """
-    count = jnp.asarray(statistics.count)
-    sum_value = jnp.asarray(statistics.sum_value)
-    sum_cost = jnp.asarray(statistics.sum_cost)
-    log_level = jnp.log(jnp.asarray(level_values, dtype=count.dtype))
+    dtype = jnp.result_type(statistics.count, statistics.sum_value, statistics.sum_cost, float)
+    count = jnp.asarray(statistics.count, dtype)
+    sum_value = jnp.asarray(statistics.sum_value, dtype)
+    sum_cost = jnp.asarray(statistics.sum_cost, dtype)
+    log_level = jnp.log(jnp.asarray(level_values, dtype=dtype))
 
     usable = (count >= min_count) & (count > 0) & (sum_value > 0) & (sum_cost > 0)
     safe_count = jnp.where(usable, count, 1.0)

@@ -1,0 +1,84 @@
+"""Candidate thresholds per feature (quantile bin edges) and the integer bin code of each row."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+MAX_ROWS_FOR_EDGES = 2_000_000
+"""Quantile edges are computed on at most this many rows (a seeded sample beyond it); quantiles of
+a sample of two million rows are within about 1e-3 in rank of the full data's."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureBins:
+    """Quantile bin edges of every feature, used as the candidate split thresholds.
+
+    Attributes:
+        edges: shape (d, max_bins - 1), increasing per feature and padded with +inf. A row with
+            edges[j, k-1] < x_j <= edges[j, k] has bin code k, so `x_j <= edges[j, k]` is the
+            same test as `code_j <= k`.
+        n_edges: the number of real (finite) edges per feature, shape (d,).
+    """
+
+    edges: np.ndarray
+    n_edges: np.ndarray
+
+    @property
+    def n_bins(self) -> int:
+        """Bins per feature including padding: one more than the edge slots."""
+        return self.edges.shape[1] + 1
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Return the bin code of each row and feature, shape (n, d), uint16."""
+        X = np.asarray(X, dtype=np.float64)
+        codes = np.empty(X.shape, dtype=np.uint16)
+        for j in range(X.shape[1]):
+            codes[:, j] = np.searchsorted(self.edges[j, : self.n_edges[j]], X[:, j], side="left")
+        return codes
+
+    def to_dict(self) -> dict:
+        return {"edges": [row[:k].tolist() for row, k in zip(self.edges, self.n_edges)], "max_bins": self.n_bins}
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> FeatureBins:
+        return _pack_edges([np.asarray(e, dtype=np.float64) for e in payload["edges"]], payload["max_bins"])
+
+
+def fit_bins(X: np.ndarray, max_bins: int = 32, *, seed: int = 0) -> FeatureBins:
+    """Compute up to `max_bins - 1` distinct quantile edges per feature.
+
+    Edge k of feature j is the (k / max_bins)-quantile of x_j, with ties removed; a feature with
+    few distinct values gets one edge between each pair of neighbouring values instead, so binary
+    and ordinal features split exactly between their values.
+
+    Args:
+        X: features, shape (n, d), finite.
+        max_bins: the most bins per feature, 2 to 65536.
+        seed: seed of the row sample used when n exceeds MAX_ROWS_FOR_EDGES.
+    """
+    if not 2 <= max_bins <= 65536:
+        raise ValueError(f"max_bins must be between 2 and 65536, got {max_bins}")
+    X = np.asarray(X, dtype=np.float64)
+    if len(X) > MAX_ROWS_FOR_EDGES:
+        sample = np.random.default_rng(seed).choice(len(X), MAX_ROWS_FOR_EDGES, replace=False)
+        X = X[np.sort(sample)]
+    per_feature = []
+    for j in range(X.shape[1]):
+        distinct = np.unique(X[:, j])
+        if len(distinct) <= max_bins:
+            edges = distinct[:-1]
+        else:
+            probabilities = np.arange(1, max_bins) / max_bins
+            edges = np.unique(np.quantile(X[:, j], probabilities, method="inverted_cdf"))
+            edges = edges[edges < distinct[-1]]
+        per_feature.append(edges)
+    return _pack_edges(per_feature, max_bins)
+
+
+def _pack_edges(per_feature: list[np.ndarray], max_bins: int) -> FeatureBins:
+    edges = np.full((len(per_feature), max_bins - 1), np.inf)
+    for j, row in enumerate(per_feature):
+        edges[j, : len(row)] = row
+    return FeatureBins(edges=edges, n_edges=np.array([len(row) for row in per_feature], dtype=np.int64))
