@@ -118,7 +118,7 @@ def equalize(
         Allocation. Pure, jit- and vmap-able; the status reports infeasible budgets instead of
         raising.
     """
-    dtype = jnp.result_type(power_law.value_ref, power_law.cost_ref, power_law.gamma, budget, float)
+    dtype = jnp.result_type(power_law.value_ref, power_law.cost_ref, power_law.gamma, budget, 0.0)
     value_ref = jnp.asarray(power_law.value_ref, dtype)
     cost_ref = jnp.asarray(power_law.cost_ref, dtype)
     gamma = jnp.asarray(power_law.gamma, dtype)
@@ -155,7 +155,7 @@ def equalize(
     big = jnp.finfo(dtype).max
     if bounds is None:
         log_mu_upper = log_mcuv + (log_budget - log_cost_ref) / spend_exponent
-        log_mu_lower = log_mcuv + (log_budget - jnp.log(jnp.maximum(n_active, 1)) - log_cost_ref) / spend_exponent
+        log_mu_lower = log_mcuv + (log_budget - jnp.log(jnp.maximum(n_active, 1).astype(dtype)) - log_cost_ref) / spend_exponent
         lower = jnp.min(jnp.where(active, log_mu_lower, big))
         upper = jnp.min(jnp.where(active, log_mu_upper, big))
         feasible = budget_left
@@ -171,8 +171,10 @@ def equalize(
         below = (min_spend > tolerance) | ~budget_left
         feasible = ~below & (max_spend >= -tolerance)
     any_active = n_active > 0
-    lower = jnp.where(any_active, lower, 0.0)
-    upper = jnp.where(any_active, upper, 0.0)
+    # The bracket only locates the root; derivatives come from the implicit tangent, so none flow
+    # through the bracket ends (nor through mu when an infeasible budget pins it to one of them).
+    lower = jax.lax.stop_gradient(jnp.where(any_active, lower, 0.0).astype(dtype))
+    upper = jax.lax.stop_gradient(jnp.where(any_active, upper, 0.0).astype(dtype))
 
     args = (log_cost_ref, log_mcuv, inverse_gap, safe_eta, active, log_bounds, log_budget)
     log_mu = bisect_increasing(_log_spend_gap, lower, upper, args, num_halvings)

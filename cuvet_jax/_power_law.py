@@ -133,7 +133,7 @@ def fit_power_law(
     Returns:
         PowerLaw with arrays of the leading shape (...,). Pure and jit/vmap-able.
     """
-    dtype = jnp.result_type(statistics.count, statistics.sum_value, statistics.sum_cost, float)
+    dtype = jnp.result_type(statistics.count, statistics.sum_value, statistics.sum_cost, 0.0)
     count = jnp.asarray(statistics.count, dtype)
     sum_value = jnp.asarray(statistics.sum_value, dtype)
     sum_cost = jnp.asarray(statistics.sum_cost, dtype)
