@@ -18,6 +18,7 @@ from ._power_law import fit_power_law as fit_power_law
 from ._statistics import SufficientStatistics as SufficientStatistics
 from ._statistics import accumulate_statistics as accumulate_statistics
 from .evaluation import Uplift as Uplift
+from .evaluation import evaluate_mcuv as evaluate_mcuv
 from .evaluation import mcuv_evaluation as mcuv_evaluation
 from .evaluation import train_test_split as train_test_split
 from .tree import CUVETree as CUVETree

@@ -161,9 +161,17 @@ class CUVETree:
 
     def _features(self, X) -> np.ndarray:
         self._check_fitted()
-        X, _ = as_feature_matrix(X, self.feature_names_ if not hasattr(X, "columns") else None)
+        if hasattr(X, "columns"):
+            missing = [name for name in self.feature_names_ if name not in X.columns]
+            if missing:
+                raise ValueError(f"X lacks the feature columns {missing} the tree was fitted on")
+            X = X[list(self.feature_names_)]
+        X, _ = as_feature_matrix(X)
         if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features but the tree was fitted on {self.n_features_in_}")
+            raise ValueError(
+                f"X has {X.shape[1]} features but the tree was fitted on {self.n_features_in_} "
+                f"({', '.join(self.feature_names_)})"
+            )
         return X
 
     @property
@@ -178,11 +186,13 @@ class CUVETree:
 
     def apply(self, X) -> np.ndarray:
         """Return the leaf id (0..n_leaves_-1) of each row, shape (n,) int."""
-        return self.tree_.apply(self._features(X))
+        X = self._features(X)
+        return self.tree_.apply(X)
 
     def predict(self, X) -> np.ndarray:
         """Return the treatment level alpha* of each row's leaf, shape (n,)."""
-        return self.tree_.predict(self._features(X))
+        X = self._features(X)
+        return self.tree_.predict(X)
 
     def leaf_power_law(self) -> PowerLaw:
         """The leaves' power-law fits on the training rows, in leaf order."""
