@@ -17,10 +17,16 @@ from ._power_law import PowerLaw as PowerLaw
 from ._power_law import fit_power_law as fit_power_law
 from ._statistics import SufficientStatistics as SufficientStatistics
 from ._statistics import accumulate_statistics as accumulate_statistics
+from .evaluation import Evaluation as Evaluation
 from .evaluation import Uplift as Uplift
+from .evaluation import budget_curve as budget_curve
+from .evaluation import evaluate as evaluate
 from .evaluation import evaluate_mcuv as evaluate_mcuv
+from .evaluation import evaluate_partition as evaluate_partition
 from .evaluation import mcuv_evaluation as mcuv_evaluation
+from .evaluation import select_max_depth as select_max_depth
 from .evaluation import train_test_split as train_test_split
+from .evaluation import train_validation_test_split as train_validation_test_split
 from .tree import CUVETree as CUVETree
 
 __version__ = "0.1.0"

@@ -107,6 +107,7 @@ def test_save_keeps_old_file_when_serialization_fails(fitted, tmp_path):
     broken.levels_ = fitted.levels_
     broken.feature_names_ = fitted.feature_names_
     broken.n_features_in_ = 1
+    broken.training_statistics_ = fitted.training_statistics_
     broken.tree_ = type(fitted.tree_)(**{**fitted.tree_.__dict__, "mu": float("nan")})
     with pytest.raises(ValueError):
         broken.save(path)

@@ -36,12 +36,16 @@ class Uplift(NamedTuple):
 
 
 def uplift_at(alpha: Float[ArrayLike, "bucket"], power_law: PowerLaw) -> Uplift:
-    """Evaluate levels alpha_b with power laws: V = sum_b v_b(1) alpha_b**gamma_b against sum_b v_b(1), same for cost."""
+    """Evaluate levels alpha_b with power laws: V = sum_b v_b(1) alpha_b**gamma_b against sum_b v_b(1), same for cost.
+
+    The power laws may carry leading batch axes (..., B), for example bootstrap resamples; sums run
+    over the last (bucket) axis.
+    """
     alpha = jnp.asarray(alpha)
-    value = power_law.value(alpha).sum()
-    cost = power_law.cost(alpha).sum()
-    value_ref = power_law.value_ref.sum()
-    cost_ref = power_law.cost_ref.sum()
+    value = power_law.value(alpha).sum(axis=-1)
+    cost = power_law.cost(alpha).sum(axis=-1)
+    value_ref = power_law.value_ref.sum(axis=-1)
+    cost_ref = power_law.cost_ref.sum(axis=-1)
     return Uplift(value / value_ref - 1, cost / cost_ref - 1, value, cost, value_ref, cost_ref, alpha)
 
 

@@ -151,6 +151,11 @@ class CUVETree:
             )
         self.tree_ = tree
         self.levels_ = levels
+        # Per-leaf, per-level training sums let the ILP and LP evaluations and budget curves of a
+        # saved model choose levels without the training rows.
+        self.training_statistics_ = accumulate_statistics(
+            tree.apply(X), level, value, cost, tree.n_leaves, levels.n_levels
+        )
         self.feature_names_ = names
         self.n_features_in_ = X.shape[1]
         return self
@@ -259,6 +264,11 @@ class CUVETree:
             "feature_names": list(self.feature_names_),
             "levels": self.levels_.to_dict(),
             "tree": self.tree_.to_dict(),
+            "training_statistics": {
+                "count": self.training_statistics_.count.tolist(),
+                "sum_value": self.training_statistics_.sum_value.tolist(),
+                "sum_cost": self.training_statistics_.sum_cost.tolist(),
+            },
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -288,6 +298,10 @@ class CUVETree:
         model.n_features_in_ = len(model.feature_names_)
         model.levels_ = TreatmentLevels.from_dict(payload["levels"])
         model.tree_ = Tree.from_dict(payload["tree"])
+        statistics = payload["training_statistics"]
+        model.training_statistics_ = SufficientStatistics(
+            *(np.asarray(statistics[key], dtype=np.float64) for key in ("count", "sum_value", "sum_cost"))
+        )
         return model
 
     @classmethod
