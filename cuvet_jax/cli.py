@@ -1,4 +1,4 @@
-"""The `cuvet` command line: demo, fit and evaluate."""
+"""The `cuvet` command line: demo, fit, evaluate and budget-curve."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 from . import datasets
 from ._allocation import equalize
 from ._power_law import PowerLaw
-from .evaluation import evaluate_mcuv, train_test_split
+from .evaluation import budget_curve, evaluate, evaluate_mcuv, train_test_split
 from .tree import CUVETree
 
 PAPER_BOUNDS = (0.5, 1.5)
@@ -67,9 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0, help="seed of the train/test split (default 0)")
     fit.add_argument("--out", help="write the fitted model to this JSON file")
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on a table by mCUV equalization")
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on a table (mCUV, ILP, LP)")
     evaluate.add_argument("--model", required=True, help="model file written by `cuvet fit --out`")
     _add_column_options(evaluate)
+    evaluate.add_argument(
+        "--method", choices=("mcuv", "ilp", "lp", "all"), default="mcuv",
+        help="how levels are assigned to leaves: continuous mCUV equalization, or observed levels by ILP or LP",
+    )
+    evaluate.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples for intervals (default 0)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+
+    curve = commands.add_parser("budget-curve", help="optimal value of a saved model's leaves as the budget varies")
+    curve.add_argument("--model", required=True, help="model file written by `cuvet fit --out`")
+    curve.add_argument(
+        "--ratios", type=float, nargs=3, metavar=("LOW", "HIGH", "COUNT"), default=(0.5, 1.5, 41),
+        help="budgets as multiples of the reference cost: from LOW to HIGH in COUNT steps (default 0.5 1.5 41)",
+    )
+    curve.add_argument("--method", choices=("mcuv", "lp", "all"), default="all", help="allocation method (default all)")
+    curve.add_argument("--plot", help="write the curve to this PNG file")
+    curve.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     return parser
 
 
@@ -219,18 +235,66 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"the data's features {list(data.feature_names)} differ from the model's {list(model.feature_names_)}; "
             "pass --features in the model's order"
         )
-    uplift = evaluate_mcuv(model, data.X, data.alpha, data.value, data.cost)
+    if args.bootstrap == 1 or args.bootstrap < 0:
+        raise CommandError(f"--bootstrap must be 0 or at least 2, got {args.bootstrap}")
+    methods = ("mcuv", "ilp", "lp") if args.method == "all" else (args.method,)
+    results = evaluate(model, None, data, methods=methods, n_boot=args.bootstrap, seed=args.seed)
     if args.json:
-        print(json.dumps({"data": data.description, "rows": data.n_rows, "uplift": _uplift_dict(uplift)}, indent=1))
-    else:
-        print(f"{data.n_rows} rows: dv = {float(uplift.dv):+.4%}   dc = {float(uplift.dc):+.4%}   (mCUV equalization)")
+        report = {"data": data.description, "rows": data.n_rows, "uplift": {m: r.as_dict() for m, r in results.items()}}
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"{data.n_rows} rows; levels chosen on the model's training statistics")
+    for method, result in results.items():
+        line = f"{method:>5}: dv = {result.point.dv:+.4%}   dc = {result.point.dc:+.4%}"
+        if result.dv is not None:
+            line += (
+                f"   bootstrap ({args.bootstrap}): dv {result.dv.mean:+.4%} +- {result.dv.half_width:.4%}, "
+                f"dc {result.dc.mean:+.4%} +- {result.dc.half_width:.4%}"
+            )
+        print(line)
+    return 0
+
+
+def run_budget_curve(args: argparse.Namespace) -> int:
+    model = CUVETree.load(args.model)
+    low, high, count = args.ratios
+    if not (0 < low < high and count >= 2 and float(count).is_integer()):
+        raise CommandError(f"--ratios needs 0 < LOW < HIGH and an integer COUNT >= 2, got {low} {high} {count}")
+    ratios = np.linspace(low, high, int(count))
+    methods = ("mcuv", "lp") if args.method == "all" else (args.method,)
+    curves = [
+        budget_curve(model.training_statistics_, model.levels_.values, ratios, method=m, bounds=model.bounds)
+        for m in methods
+    ]
+    if args.plot:
+        from .plotting import plot_budget_curve
+
+        plot_budget_curve(curves, labels=[f"{m} (training fits)" for m in methods], path=args.plot)
+    if args.json:
+        report = {
+            c.method: {
+                "budget_ratio": c.budget_ratio.tolist(),
+                "dv": [float(x) if f else None for x, f in zip(c.dv, c.feasible)],
+                "alpha": c.alpha.tolist(),
+            }
+            for c in curves
+        }
+        print(json.dumps(report, indent=1))
+        return 0
+    header = "budget/ref  " + "  ".join(f"dv {c.method:<6}" for c in curves)
+    print(header)
+    for i, ratio in enumerate(ratios):
+        cells = "  ".join(f"{c.dv[i]:+9.4%}" if c.feasible[i] else f"{'infeasible':>9}" for c in curves)
+        print(f"{ratio:10.3f}  {cells}")
+    if args.plot:
+        print(f"plot written to {args.plot}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": run_demo, "fit": run_fit, "evaluate": run_evaluate}
+    handlers = {"demo": run_demo, "fit": run_fit, "evaluate": run_evaluate, "budget-curve": run_budget_curve}
     try:
         return handlers[args.command](args)
     except (CommandError, ValueError, FileNotFoundError, KeyError) as error:

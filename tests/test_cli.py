@@ -125,3 +125,31 @@ def test_fit_presets_on_real_data(capsys, shared_data_dir, preset, path):
     assert np.isfinite(report["uplift"]["test"]["dv"]) and np.isfinite(report["uplift"]["test"]["dc"])
     if preset == "karlan-zinman":
         assert any("risk" in warning for warning in report["balance_warnings"])
+
+
+def test_evaluate_all_methods_with_bootstrap(capsys, table, tmp_path):
+    model_path = tmp_path / "model.json"
+    columns = ["--data", str(table), "--alpha", "alpha", "--value", "value", "--cost", "cost", "--features", "x,noise"]
+    assert main(["fit", *columns, "--max-depth", "1", "--out", str(model_path)]) == 0
+    capsys.readouterr()
+    report = run_json(capsys, ["evaluate", "--model", str(model_path), *columns, "--method", "all", "--bootstrap", "5", "--json"])
+    assert set(report["uplift"]) == {"mcuv", "ilp", "lp"}
+    for numbers in report["uplift"].values():
+        assert numbers["dv_half_width"] >= 0
+    assert main(["evaluate", "--model", str(model_path), *columns, "--bootstrap", "1"]) == 2
+    assert "--bootstrap must be 0 or at least 2" in capsys.readouterr().err
+
+
+def test_budget_curve_command(capsys, table, tmp_path):
+    model_path = tmp_path / "model.json"
+    columns = ["--data", str(table), "--alpha", "alpha", "--value", "value", "--cost", "cost", "--features", "x"]
+    assert main(["fit", *columns, "--max-depth", "1", "--out", str(model_path)]) == 0
+    capsys.readouterr()
+    report = run_json(capsys, ["budget-curve", "--model", str(model_path), "--ratios", "0.9", "1.1", "5", "--json"])
+    assert set(report) == {"mcuv", "lp"}
+    dv = report["mcuv"]["dv"]
+    assert len(dv) == 5 and dv == sorted(dv)
+    # Levels {1, 1.5}: the LP cannot spend less than the reference cost.
+    assert report["lp"]["dv"][0] is None
+    assert main(["budget-curve", "--model", str(model_path), "--ratios", "1.2", "0.8", "5"]) == 2
+    assert "0 < LOW < HIGH" in capsys.readouterr().err
