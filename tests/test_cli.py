@@ -56,7 +56,7 @@ def test_fit_json_and_evaluate_saved_model(capsys, table, tmp_path):
         "--cost", "cost", "--features", "x,noise", "--json",
     ])
     assert evaluated["rows"] == 60_000
-    assert evaluated["uplift"]["dv"] > 0
+    assert evaluated["uplift"]["mcuv"]["dv"] > 0
 
 
 def test_fit_parquet_unclipped_text(capsys, table, tmp_path):
