@@ -6,9 +6,10 @@ import dataclasses
 
 import numpy as np
 
-MAX_ROWS_FOR_EDGES = 2_000_000
-"""Quantile edges are computed on at most this many rows (a seeded sample beyond it); quantiles of
-a sample of two million rows are within about 1e-3 in rank of the full data's."""
+MAX_ROWS_FOR_EDGES = 200_000
+"""Quantile edges are computed on at most this many rows, a seeded sample beyond it. A sample
+quantile's rank error is about 1 / sqrt(200000) = 0.2 %, small against the 1 / max_bins spacing
+of the edges."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +34,19 @@ class FeatureBins:
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Return the bin code of each row and feature, shape (n, d), uint16."""
         X = np.asarray(X, dtype=np.float64)
-        codes = np.empty(X.shape, dtype=np.uint16)
+        # Column-major codes keep each feature contiguous for the per-feature histogram passes.
+        codes = np.zeros(X.shape, dtype=np.uint16, order="F")
         for j in range(X.shape[1]):
-            codes[:, j] = np.searchsorted(self.edges[j, : self.n_edges[j]], X[:, j], side="left")
+            edges = self.edges[j, : self.n_edges[j]]
+            x = np.ascontiguousarray(X[:, j])
+            if len(edges) <= 64:
+                # Counting the edges below x with one comparison pass per edge is several times
+                # faster than a binary search per row for the usual few dozen edges.
+                column = codes[:, j]
+                for edge in edges:
+                    column += x > edge
+            else:
+                codes[:, j] = np.searchsorted(edges, x, side="left")
         return codes
 
     def to_dict(self) -> dict:
@@ -66,12 +77,14 @@ def fit_bins(X: np.ndarray, max_bins: int = 32, *, seed: int = 0) -> FeatureBins
         X = X[np.sort(sample)]
     per_feature = []
     for j in range(X.shape[1]):
-        distinct = np.unique(X[:, j])
+        ordered = np.sort(X[:, j])
+        distinct = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
         if len(distinct) <= max_bins:
             edges = distinct[:-1]
         else:
-            probabilities = np.arange(1, max_bins) / max_bins
-            edges = np.unique(np.quantile(X[:, j], probabilities, method="inverted_cdf"))
+            # Inverted-CDF quantiles: the k/max_bins quantile is the ceil(n k / max_bins)-th value.
+            ranks = np.ceil(len(ordered) * np.arange(1, max_bins) / max_bins).astype(np.int64) - 1
+            edges = np.unique(ordered[ranks])
             edges = edges[edges < distinct[-1]]
         per_feature.append(edges)
     return _pack_edges(per_feature, max_bins)

@@ -140,7 +140,7 @@ class CUVETree:
         codes = bins.transform(X)
         # float64 is scoped to this call so that a user's global JAX setting stays as it was.
         with jax.enable_x64(True):
-            tree = grow_tree(codes, bins, level, levels.values, value, cost, params)
+            tree, row_leaf = grow_tree(codes, bins, level, levels.values, value, cost, params)
 
         root_status = int(tree.fit_status[0])
         if tree.n_leaves == 1 and root_status != 0:
@@ -154,7 +154,7 @@ class CUVETree:
         # Per-leaf, per-level training sums let the ILP and LP evaluations and budget curves of a
         # saved model choose levels without the training rows.
         self.training_statistics_ = accumulate_statistics(
-            tree.apply(X), level, value, cost, tree.n_leaves, levels.n_levels
+            row_leaf, level, value, cost, tree.n_leaves, levels.n_levels
         )
         self.feature_names_ = names
         self.n_features_in_ = X.shape[1]

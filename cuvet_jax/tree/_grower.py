@@ -23,6 +23,9 @@ from ._split import scan_splits
 from ._tree import Tree
 
 
+_equalize_jit = jax.jit(equalize, static_argnames=("num_halvings",))
+
+
 @dataclasses.dataclass(frozen=True)
 class GrowthParameters:
     """Stopping rules and options of tree growth (all counts in rows).
@@ -70,8 +73,9 @@ def grow_tree(
         params: stopping rules and options.
 
     Returns:
-        Tree whose root budget is the root fit's reference cost c_root(1) and whose final
-        allocation spends the leaves' total reference cost sum_b c_b(1) (see `finalize_tree`).
+        (tree, row_leaf): the Tree, whose root budget is the root fit's reference cost c_root(1)
+        and whose final allocation spends the leaves' total reference cost sum_b c_b(1) (see
+        `finalize_tree`), and the compact leaf id of every training row, shape (n,).
     """
     n_rows = len(level)
     n_levels = len(level_values)
@@ -90,8 +94,10 @@ def grow_tree(
     arrays["budget"][0] = float(root.cost_ref)
     arrays["node_value"][0] = float(root.value_ref)
 
+    scan_width = 2 ** max(params.max_depth - 1, 0)
     # Heap index of each row's node while that node is open; rows of finished leaves get -1.
     row_node = np.zeros(n_rows, dtype=np.int64)
+    row_leaf_node = np.zeros(n_rows, dtype=np.int64)
     for depth in range(params.max_depth):
         first = 2**depth - 1
         n_nodes = 2**depth
@@ -102,9 +108,12 @@ def grow_tree(
         local = np.where(row_node >= 0, row_node - first, -1)
         local = np.where((local >= 0) & may_split[np.clip(local, 0, n_nodes - 1)], local, -1)
         hist = build_histograms(codes, local, level, value, cost, n_nodes, bins.n_bins, n_levels)
+        # Every depth pads its nodes to the deepest level's count, so scan_splits compiles once per
+        # tree shape rather than once per depth; padded nodes have no rows and no valid split.
+        padding = scan_width - n_nodes
         scan = scan_splits(
-            jnp.asarray(hist),
-            jnp.asarray(arrays["budget"][heap]),
+            jnp.asarray(np.pad(hist, ((0, padding), (0, 0), (0, 0), (0, 0), (0, 0)))),
+            jnp.asarray(np.pad(arrays["budget"][heap], (0, padding), constant_values=1.0)),
             level_values_jax,
             bounds,
             jnp.asarray(float(params.min_samples_leaf)),
@@ -113,7 +122,7 @@ def grow_tree(
             hold_inadmissible=params.hold_inadmissible,
             weighting=params.weighting,
         )
-        scan = jax.tree_util.tree_map(np.asarray, scan)
+        scan = jax.tree_util.tree_map(lambda a: np.asarray(a)[:n_nodes], scan)
 
         threshold_bins = np.zeros(n_nodes, dtype=np.int64)
         split_nodes = []
@@ -153,9 +162,14 @@ def grow_tree(
         code = codes[np.flatnonzero(moving), feature_of_moving]
         goes_left = code <= threshold_bins[node_of_moving - first]
         row_node[moving] = np.where(goes_left, 2 * node_of_moving + 1, 2 * node_of_moving + 2)
-        row_node[in_open & ~moving] = -1
+        stopped = in_open & ~moving
+        row_leaf_node[stopped] = row_node[stopped]
+        row_node[stopped] = -1
 
-    return finalize_tree(arrays, params)
+    still_open = row_node >= 0
+    row_leaf_node[still_open] = row_node[still_open]
+    tree = finalize_tree(arrays, params)
+    return tree, tree.leaf_index[row_leaf_node]
 
 
 def finalize_tree(arrays: dict, params: GrowthParameters, budget: float | None = None) -> Tree:
@@ -181,7 +195,7 @@ def finalize_tree(arrays: dict, params: GrowthParameters, budget: float | None =
         arrays["eta"][leaves], arrays["fit_status"][leaves].astype(np.int32),
     )
     final_budget = float(power_law.cost_ref.sum()) if budget is None else float(budget)
-    allocation = equalize(power_law, final_budget, params.bounds)
+    allocation = _equalize_jit(power_law, final_budget, params.bounds)
     return Tree(
         max_depth=params.max_depth,
         exists=exists,
