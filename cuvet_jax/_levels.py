@@ -39,11 +39,11 @@ class TreatmentLevels:
         alpha = np.asarray(alpha, dtype=np.float64)
         if self.grouped:
             return np.searchsorted(self.edges, alpha, side="left").astype(np.int32)
-        codes = np.clip(np.searchsorted(self.values, alpha), 0, self.n_levels - 1)
-        for shift in (0, -1):
-            candidate = np.clip(codes + shift, 0, self.n_levels - 1)
-            close = np.abs(self.values[candidate] - alpha) <= 1e-9 * np.abs(alpha)
-            codes = np.where(close, candidate, codes)
+        # The nearest level is the one at or just below the insertion point of alpha.
+        above = np.clip(np.searchsorted(self.values, alpha), 0, self.n_levels - 1)
+        below = np.maximum(above - 1, 0)
+        closer_below = np.abs(self.values[below] - alpha) < np.abs(self.values[above] - alpha)
+        codes = np.where(closer_below, below, above)
         unknown = np.abs(self.values[codes] - alpha) > 1e-9 * np.abs(alpha)
         if unknown.any():
             examples = np.unique(alpha[unknown])[:5]
