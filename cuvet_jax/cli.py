@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -35,6 +36,11 @@ def _add_column_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--value", help="column of the value outcome")
     parser.add_argument("--cost", help="column of the cost outcome")
     parser.add_argument("--features", help="comma-separated feature columns (default: every other numeric column)")
+    parser.add_argument(
+        "--where", action="append", default=[], metavar="COLUMN=VALUE",
+        help="keep only rows whose feature or extra column equals VALUE (repeatable), for example "
+        "--where risk=2 to fit within one risk band",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
 
@@ -90,6 +96,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load_experiment(args: argparse.Namespace) -> datasets.ExperimentData:
+    data = _read_experiment(args)
+    for condition in args.where:
+        name, separator, text = condition.partition("=")
+        if not separator:
+            raise CommandError(f"--where {condition!r} is not of the form COLUMN=VALUE")
+        if name in data.feature_names:
+            column = data.X[:, data.feature_names.index(name)]
+        elif name in data.extra:
+            column = np.asarray(data.extra[name])
+        else:
+            raise CommandError(
+                f"--where names {name!r}, which is neither a feature nor an extra column; "
+                f"features: {list(data.feature_names)}, extra: {list(data.extra)}"
+            )
+        try:
+            target = float(text)
+            keep = np.asarray(column, dtype=np.float64) == target
+        except ValueError:
+            keep = np.asarray(column).astype(str) == text
+        if not keep.any():
+            raise CommandError(f"--where {condition} keeps no rows; check the column's values")
+        data = data.subset(np.flatnonzero(keep))
+        data = dataclasses.replace(data, description=f"{data.description}; rows with {name} = {text}")
+    return data
+
+
+def _read_experiment(args: argparse.Namespace) -> datasets.ExperimentData:
     if args.preset is not None:
         for option in ("alpha", "value", "cost", "features"):
             if getattr(args, option) is not None:

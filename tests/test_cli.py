@@ -19,6 +19,7 @@ def table(tmp_path_factory):
     path = tmp_path_factory.mktemp("cli") / "rows.csv.gz"
     frame = data.to_frame().drop(columns=["bucket"])
     frame["noise"] = np.random.default_rng(0).normal(size=len(frame))
+    frame["segment"] = np.arange(len(frame)) % 2
     frame.to_csv(path, index=False)
     return path
 
@@ -153,3 +154,16 @@ def test_budget_curve_command(capsys, table, tmp_path):
     assert report["lp"]["dv"][0] is None
     assert main(["budget-curve", "--model", str(model_path), "--ratios", "1.2", "0.8", "5"]) == 2
     assert "0 < LOW < HIGH" in capsys.readouterr().err
+
+
+def test_where_filters_rows(capsys, table):
+    columns = ["--data", str(table), "--alpha", "alpha", "--value", "value", "--cost", "cost", "--features", "x,segment"]
+    report = run_json(capsys, ["fit", *columns, "--max-depth", "1", "--where", "segment=1", "--json"])
+    assert "rows with segment = 1" in report["data"]
+    assert report["rows"]["train"] + report["rows"]["test"] == 30_000
+    assert main(["fit", *columns, "--where", "segment=3"]) == 2
+    assert "keeps no rows" in capsys.readouterr().err
+    assert main(["fit", *columns, "--where", "dose=1"]) == 2
+    assert "neither a feature nor an extra column" in capsys.readouterr().err
+    assert main(["fit", *columns, "--where", "x"]) == 2
+    assert "COLUMN=VALUE" in capsys.readouterr().err
