@@ -171,8 +171,8 @@ def equalize(
         below = (min_spend > tolerance) | ~budget_left
         feasible = ~below & (max_spend >= -tolerance)
     any_active = n_active > 0
-    # The bracket only locates the root; derivatives come from the implicit tangent, so none flow
-    # through the bracket ends (nor through mu when an infeasible budget pins it to one of them).
+    # The bracket only locates the root, and derivatives come from the implicit tangent. So none
+    # flow through the bracket ends, nor through mu when an infeasible budget pins it to one.
     lower = jax.lax.stop_gradient(jnp.where(any_active, lower, 0.0).astype(dtype))
     upper = jax.lax.stop_gradient(jnp.where(any_active, upper, 0.0).astype(dtype))
 

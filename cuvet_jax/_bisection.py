@@ -1,7 +1,7 @@
 """Root of an increasing scalar function by a fixed number of bisection halvings, with an implicit tangent.
 
-The solver knows nothing about derivatives: the loop runs `num_halvings` times with no gradient
-through it, and differentiation comes from the implicit function theorem. If x*(theta) solves
+The solver itself is derivative-free: the loop runs `num_halvings` times with no gradient through
+it. Differentiation comes from the implicit function theorem instead. If x*(theta) solves
 f(x*, theta) = 0 and df/dx != 0 there, then
 
     dx*/dtheta = -(df/dtheta) / (df/dx)      evaluated at (x*, theta).

@@ -128,7 +128,7 @@ def fit_power_law(
         statistics: per-level tables of shape (..., L).
         level_values: treatment value of each level, shape (L,), positive.
         weighting: "count" weights levels by their rows, "equal" weights usable levels equally.
-        min_count: the fewest rows (or summed weights) that make a level usable.
+        min_count: the minimum rows (or summed weights) that make a level usable.
 
     Returns:
         PowerLaw with arrays of the leading shape (...,). Pure and jit/vmap-able.

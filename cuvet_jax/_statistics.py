@@ -55,7 +55,7 @@ class SufficientStatistics(eqx.Module):
 
     @classmethod
     def unstack(cls, table: Float[ArrayLike, "... level 3"]) -> SufficientStatistics:
-        """Build statistics from an array whose last axis holds (count, sum_value, sum_cost)."""
+        """Build statistics from an array whose last axis contains (count, sum_value, sum_cost)."""
         return cls(table[..., 0], table[..., 1], table[..., 2])
 
 

@@ -25,17 +25,17 @@ class CUVETree:
     """Cost per Unit Value Equalization Tree.
 
     Grows a binary tree on the features of a randomized experiment whose splits maximize total
-    value at a fixed budget, with per-leaf power-law responses, then assigns each leaf the
-    treatment level that equalizes the marginal cost per unit value across leaves.
+    value at a fixed budget, with per-leaf power-law responses. Each leaf then gets the treatment
+    level that equalizes the marginal cost per unit value across leaves.
 
     Args:
         max_depth: the deepest level of splits (at most 2**max_depth leaves).
         bounds: (alpha_min, alpha_max) for the clipped variant, or None for the unclipped one
             (alpha > 0).
         max_bins: candidate thresholds per feature are the edges of up to this many quantile bins.
-        min_samples_leaf: the fewest rows in a leaf; default n / 2**(max_depth + 2).
-        min_samples_split: the fewest rows in a node that may split; default n / 2**(max_depth + 1).
-        min_rows_per_level: the fewest rows of each treatment level in each child.
+        min_samples_leaf: the minimum number of rows in a leaf; default n / 2**(max_depth + 2).
+        min_samples_split: the minimum number of rows in a node that may split; default n / 2**(max_depth + 1).
+        min_rows_per_level: the minimum number of rows of each treatment level in each child.
         inadmissible: "reject" skips every split that leaves a child with an inadmissible fit
             (not 0 < gamma < eta); "hold" allows it and holds such a leaf at the reference level.
         n_treatment_groups: quantile groups for a continuous treatment.
@@ -200,7 +200,7 @@ class CUVETree:
         return self.tree_.predict(X)
 
     def leaf_power_law(self) -> PowerLaw:
-        """The leaves' power-law fits on the training rows, in leaf order."""
+        """Return the leaves' power-law fits on the training rows, in leaf order."""
         self._check_fitted()
         return self.tree_.leaf_power_law()
 

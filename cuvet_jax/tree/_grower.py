@@ -1,6 +1,6 @@
 """Greedy level-by-level growth of a CUVET tree from binned rows.
 
-One histogram per depth holds the statistics of every open node, `scan_splits` scores all their
+One histogram per depth contains the statistics of every open node, `scan_splits` scores all their
 candidates at once, and each node either splits or becomes a leaf. Children inherit the budget
 c(alpha*) and level alpha* of the two-bucket optimum, so total cost is conserved however
 unbalanced the tree grows. After growth one allocation across all leaves gives each leaf its alpha.
@@ -33,9 +33,9 @@ class GrowthParameters:
     Attributes:
         max_depth: the deepest level of splits; a tree has at most 2**max_depth leaves.
         bounds: (alpha_min, alpha_max) for the clipped variant, or None for alpha > 0.
-        min_samples_leaf: the fewest rows in a child.
-        min_samples_split: the fewest rows in a node that may split.
-        min_rows_per_level: the fewest rows of each treatment level present in a node that each
+        min_samples_leaf: the minimum number of rows in a child.
+        min_samples_split: the minimum number of rows in a node that may split.
+        min_rows_per_level: the minimum number of rows of each treatment level present in a node that each
             child must keep, so both children's power laws see every level.
         hold_inadmissible: False rejects every split with a child whose fit is not admissible;
             True allows it and holds such a child at the reference level.
@@ -109,7 +109,7 @@ def grow_tree(
         local = np.where((local >= 0) & may_split[np.clip(local, 0, n_nodes - 1)], local, -1)
         hist = build_histograms(codes, local, level, value, cost, n_nodes, bins.n_bins, n_levels)
         # Every depth pads its nodes to the deepest level's count, so scan_splits compiles once per
-        # tree shape rather than once per depth; padded nodes have no rows and no valid split.
+        # tree shape rather than once per depth. Padded nodes have no rows and no valid split.
         padding = scan_width - n_nodes
         scan = scan_splits(
             jnp.asarray(np.pad(hist, ((0, padding), (0, 0), (0, 0), (0, 0), (0, 0)))),

@@ -71,8 +71,8 @@ def scan_splits(
         node_budget: budget C_node of each node, (N,).
         level_values: treatment value of each level, (L,).
         bounds: (alpha_min, alpha_max); ignored unless `clipped`.
-        min_samples_leaf: the fewest rows in a child.
-        min_rows_per_level: the fewest rows per present level in a child.
+        min_samples_leaf: the minimum number of rows in a child.
+        min_rows_per_level: the minimum number of rows per present level in a child.
         clipped: whether alpha is restricted to `bounds` (static).
         hold_inadmissible: the rule for inadmissible children (static).
         weighting: level weighting of the power-law fit (static).

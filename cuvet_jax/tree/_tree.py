@@ -74,7 +74,7 @@ class Tree:
         return nodes[np.argsort(self.leaf_index[nodes])]
 
     def leaf_power_law(self) -> PowerLaw:
-        """The leaves' training power-law fits, in compact leaf order."""
+        """Return the leaves' training power-law fits, in compact leaf order."""
         nodes = self.leaf_nodes
         return PowerLaw(
             self.value_ref[nodes], self.cost_ref[nodes], self.gamma[nodes], self.eta[nodes],
@@ -131,7 +131,12 @@ class Tree:
                 f"{prefix}{branch}{name} <= {self.threshold[node]:.{decimals}g} "
                 f"(value gain {gain:+.4%}; {describe(node)})"
             )
-            child_prefix = prefix + ("    " if branch.startswith("└") else "│   " if branch else "")
+            if not branch:
+                child_prefix = prefix
+            elif branch.startswith("└"):
+                child_prefix = prefix + "    "
+            else:
+                child_prefix = prefix + "│   "
             visit(2 * node + 1, child_prefix, "├── ")
             visit(2 * node + 2, child_prefix, "└── ")
 
