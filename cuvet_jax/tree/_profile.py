@@ -1,7 +1,7 @@
 """The CUVET criterion and the children's treatment levels for every root threshold of one feature.
 
-The tree keeps only the best candidate of each node; this profile keeps all of them, which shows
-how sharply the criterion singles out a threshold. For candidate threshold t of feature x the
+The tree keeps only the best candidate of each node, while this profile keeps all of them, which
+shows how sharply the criterion singles out a threshold. For candidate threshold t of feature x the
 rows with x <= t form the left bucket, the others the right bucket, and the two-bucket allocation
 with the root budget C_root = c_root(1) gives
 
@@ -22,6 +22,18 @@ from .._levels import TreatmentLevels, discretize_treatment
 from .._power_law import fit_power_law
 from .._statistics import SufficientStatistics, accumulate_statistics
 from ._binning import fit_bins
+
+
+@functools.partial(jax.jit, static_argnames=("clipped", "weighting"))
+def _score_candidates(total, children, level_values, bounds, *, clipped: bool, weighting: str):
+    """Fit the root and every (left, right) pair, and solve each pair's allocation at the root budget."""
+    root = fit_power_law(total, level_values, weighting=weighting)
+    root_budget = root.cost_ref[0]
+    fits = fit_power_law(children, level_values, weighting=weighting)
+    solve = functools.partial(equalize, bounds=(bounds[0], bounds[1]) if clipped else None)
+    allocation = jax.vmap(solve, in_axes=(0, None))(fits, root_budget)
+    valid = (allocation.status == SOLVED) & fits.admissible.all(axis=-1)
+    return root.value_ref[0], root_budget, allocation.value, allocation.alpha, valid
 
 
 class CriterionProfile(NamedTuple):
@@ -92,24 +104,20 @@ def criterion_profile(
     codes = bins.transform(x[:, None])[:, 0]
     per_bin = accumulate_statistics(codes, levels.encode(alpha), value, cost, n_edges + 1, levels.n_levels)
 
+    left = SufficientStatistics(*(np.cumsum(a, axis=0)[:-1] for a in (per_bin.count, per_bin.sum_value, per_bin.sum_cost)))
+    total = SufficientStatistics(*(a.sum(axis=0, keepdims=True) for a in (per_bin.count, per_bin.sum_value, per_bin.sum_cost)))
+    right = total - left
+    children = SufficientStatistics(*(
+        np.stack(pair, axis=1)
+        for pair in zip((left.count, left.sum_value, left.sum_cost), (right.count, right.sum_value, right.sum_cost))
+    ))
     with jax.enable_x64(True):
-        left = SufficientStatistics(*(np.cumsum(a, axis=0)[:-1] for a in (per_bin.count, per_bin.sum_value, per_bin.sum_cost)))
-        total = SufficientStatistics(*(a.sum(axis=0, keepdims=True) for a in (per_bin.count, per_bin.sum_value, per_bin.sum_cost)))
-        right = total - left
-        children = SufficientStatistics(
-            *(np.stack(pair, axis=1) for pair in zip(
-                (left.count, left.sum_value, left.sum_cost), (right.count, right.sum_value, right.sum_cost)
-            ))
+        bound_values = jnp.asarray((1.0, 1.0) if bounds is None else bounds, dtype=jnp.float64)
+        root_value, root_budget, criterion, alpha_star, valid = _score_candidates(
+            total, children, jnp.asarray(levels.values), bound_values, clipped=bounds is not None, weighting=weighting
         )
-        level_values = jnp.asarray(levels.values)
-        root = fit_power_law(total, level_values, weighting=weighting)
-        root_budget = float(root.cost_ref[0])
-        fits = fit_power_law(children, level_values, weighting=weighting)
-        solve = functools.partial(equalize, budget=root_budget, bounds=bounds)
-        allocation = jax.vmap(solve)(fits)
-        valid = np.asarray((allocation.status == SOLVED) & fits.admissible.all(axis=-1))
-        alpha_star = np.asarray(allocation.alpha)
-        criterion = np.asarray(allocation.value)
+        root_value, root_budget = float(root_value), float(root_budget)
+        criterion, alpha_star, valid = np.asarray(criterion), np.asarray(alpha_star), np.asarray(valid)
 
     return CriterionProfile(
         thresholds=bins.edges[0, :n_edges].copy(),
@@ -118,6 +126,6 @@ def criterion_profile(
         alpha_right=alpha_star[:, 1],
         valid=valid,
         left_rows=left.count.sum(axis=-1),
-        root_value=float(root.value_ref[0]),
+        root_value=root_value,
         root_budget=root_budget,
     )
