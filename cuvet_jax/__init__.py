@@ -5,6 +5,7 @@ the CUVET criterion) works on pytrees under jit, vmap and grad; `CUVETree` is th
 """
 
 from ._allocation import INFEASIBLE as INFEASIBLE
+from ._allocation import INVALID_INPUT as INVALID_INPUT
 from ._allocation import NO_ADMISSIBLE_BUCKET as NO_ADMISSIBLE_BUCKET
 from ._allocation import SOLVED as SOLVED
 from ._allocation import Allocation as Allocation

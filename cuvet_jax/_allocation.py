@@ -37,11 +37,15 @@ at the nearer bound (alpha_min when the budget is too small, alpha_max when too 
 bounds, the held buckets alone exceed the budget and the admissible ones get alpha = 0."""
 NO_ADMISSIBLE_BUCKET = 2
 """Allocation status: no bucket has an admissible fit; every bucket is held at the reference."""
+INVALID_INPUT = 3
+"""Allocation status: the budget is not finite, or the bounds are not 0 < alpha_min <= alpha_max <
+inf. Levels, totals and mu are NaN."""
 
 STATUS_MESSAGES = {
     SOLVED: "solved",
     INFEASIBLE: "budget infeasible under the bounds",
     NO_ADMISSIBLE_BUCKET: "no admissible bucket",
+    INVALID_INPUT: "invalid budget or bounds",
 }
 
 DEFAULT_HALVINGS = 96
@@ -60,7 +64,7 @@ class Allocation(eqx.Module):
         cost: total cost sum_b c_b(alpha_b), scalar.
         bucket_value: v_b(alpha_b) per bucket, shape (B,).
         bucket_cost: c_b(alpha_b) per bucket, shape (B,).
-        status: SOLVED, INFEASIBLE or NO_ADMISSIBLE_BUCKET (int32 scalar).
+        status: SOLVED, INFEASIBLE, NO_ADMISSIBLE_BUCKET or INVALID_INPUT (int32 scalar).
     """
 
     alpha: Float[Array, "bucket"]
@@ -128,14 +132,21 @@ def equalize(
     n_active = active.sum()
 
     # Held (inadmissible) buckets stay at the reference level, clipped into the bounds.
+    valid_input = jnp.isfinite(budget)
     if bounds is None:
         log_bounds = None
         held_alpha = jnp.ones((), dtype)
     else:
         alpha_min = jnp.asarray(bounds[0], dtype)
         alpha_max = jnp.asarray(bounds[1], dtype)
+        valid_bounds = (alpha_min > 0) & (alpha_min <= alpha_max) & jnp.isfinite(alpha_max)
+        valid_input &= valid_bounds
+        # Placeholder bounds keep the arithmetic finite; the INVALID_INPUT status masks the result.
+        alpha_min = jnp.where(valid_bounds, alpha_min, 1.0)
+        alpha_max = jnp.where(valid_bounds, alpha_max, 1.0)
         log_bounds = (jnp.log(alpha_min), jnp.log(alpha_max))
         held_alpha = jnp.clip(jnp.ones((), dtype), alpha_min, alpha_max)
+    budget = jnp.where(valid_input, budget, 1.0)
     held_value = jnp.where(active, 0.0, value_ref * held_alpha**gamma)
     held_cost = jnp.where(active, 0.0, cost_ref * held_alpha**eta)
     free_budget = budget - held_cost.sum()
@@ -189,15 +200,20 @@ def equalize(
     bucket_cost = jnp.where(active, cost_ref * alpha_active**safe_eta, held_cost)
 
     status = jnp.where(feasible, SOLVED, INFEASIBLE)
-    status = jnp.where(any_active, status, NO_ADMISSIBLE_BUCKET).astype(jnp.int32)
+    status = jnp.where(any_active, status, NO_ADMISSIBLE_BUCKET)
+    status = jnp.where(valid_input, status, INVALID_INPUT).astype(jnp.int32)
     mu = jnp.where(any_active, jnp.exp(log_mu), 0.0)
+
+    def unless_invalid(a):
+        return jnp.where(valid_input, a, jnp.nan)
+
     return Allocation(
-        alpha=alpha,
-        mu=mu,
-        value=bucket_value.sum(),
-        cost=bucket_cost.sum(),
-        bucket_value=bucket_value,
-        bucket_cost=bucket_cost,
+        alpha=unless_invalid(alpha),
+        mu=unless_invalid(mu),
+        value=unless_invalid(bucket_value.sum()),
+        cost=unless_invalid(bucket_cost.sum()),
+        bucket_value=unless_invalid(bucket_value),
+        bucket_cost=unless_invalid(bucket_cost),
         status=status,
     )
 

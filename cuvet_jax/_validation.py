@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+import pandas as pd
 
 
 def as_feature_matrix(X, feature_names=None) -> tuple[np.ndarray, tuple[str, ...]]:
     """Convert X (array or pandas DataFrame) to float64 of shape (n, d) and its feature names."""
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):
         names = tuple(str(c) for c in X.columns) if feature_names is None else tuple(feature_names)
-        non_numeric = [str(c) for c, dtype in zip(X.columns, X.dtypes) if not np.issubdtype(dtype, np.number) and dtype != bool]
+        non_numeric = [
+            str(c) for c in X.columns
+            if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
+        ]
         if non_numeric:
             raise ValueError(
                 f"feature columns {non_numeric} are not numeric; encode them as numbers (for example "
@@ -33,7 +39,7 @@ def as_feature_matrix(X, feature_names=None) -> tuple[np.ndarray, tuple[str, ...
         rows, cols = np.nonzero(bad)
         raise ValueError(
             f"feature {names[cols[0]]!r} has a NaN or infinite value at row {rows[0]} "
-            f"({int(bad.sum())} such values in X); impute or drop those rows before fitting"
+            f"({int(bad.sum())} such values in X); impute or drop those rows"
         )
     return matrix, names
 
@@ -65,10 +71,12 @@ def as_outcome(name: str, array, n_rows: int | None, *, positive: bool = False) 
 
 def check_treatment_range(alpha: np.ndarray, level_values: np.ndarray, reference: float = 1.0) -> None:
     """Check there are two or more levels and that the reference level lies inside their range."""
+    if len(alpha) == 0:
+        raise ValueError("no rows to fit; pass at least one row per treatment level")
     if len(level_values) < 2:
         raise ValueError(
-            f"alpha has a single treatment level {level_values.tolist()}; a power-law fit needs rows "
-            "from at least two randomized levels"
+            f"alpha has a single treatment level {level_values.tolist()} in the {len(alpha)} rows passed; "
+            "a power-law fit needs rows from at least two randomized levels"
         )
     low, high = float(alpha.min()), float(alpha.max())
     if not low <= reference <= high:
@@ -77,3 +85,13 @@ def check_treatment_range(alpha: np.ndarray, level_values: np.ndarray, reference
             "rescale alpha so that 1.0 is the reference treatment (for example divide by the "
             "reference arm's value)"
         )
+
+
+def check_output_path(path: str | os.PathLike) -> None:
+    """Check that a file can be written at `path`: not a directory, inside an existing folder."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"output path {path!r} is a directory; pass a file name such as {os.path.join(path, 'model.json')!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"output folder {folder!r} does not exist; create it first")

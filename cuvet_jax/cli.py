@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings as warnings_module
 from collections.abc import Sequence
 
 import jax
@@ -16,7 +17,9 @@ from . import datasets
 from ._allocation import equalize
 from ._power_law import PowerLaw
 from .evaluation import budget_curve, evaluate, evaluate_mcuv, train_test_split
+from ._validation import check_output_path
 from .tree import CUVETree
+from .tree._estimator import ExtrapolationWarning
 
 PAPER_BOUNDS = (0.5, 1.5)
 
@@ -132,11 +135,34 @@ def _read_experiment(args: argparse.Namespace) -> datasets.ExperimentData:
     if missing:
         raise CommandError(f"missing {', '.join(missing)}; name the input columns or use --preset")
     features = None if args.features is None else [c.strip() for c in args.features.split(",") if c.strip()]
+    if features == []:
+        raise CommandError("--features is empty; name at least one column, separated by commas")
     columns = None if features is None else [args.alpha, args.value, args.cost, *features]
     frame = datasets.read_table(args.data, columns)
     return datasets.experiment_from_frame(
         frame, alpha=args.alpha, value=args.value, cost=args.cost, features=features, description=str(args.data)
     )
+
+
+def _percent(fraction) -> str:
+    """Format a relative uplift as a signed percentage, printing values that round to zero as +0.0000%."""
+    fraction = float(fraction)
+    return f"{0.0 if abs(fraction) < 5e-7 else fraction:+.4%}"
+
+
+def _match_features(data: datasets.ExperimentData, model: CUVETree) -> datasets.ExperimentData:
+    """Reorder the data's feature columns to the model's order, or raise if the sets differ."""
+    names = list(data.feature_names)
+    if names == list(model.feature_names_):
+        return data
+    missing = [name for name in model.feature_names_ if name not in names]
+    if missing:
+        raise CommandError(
+            f"the data lacks the model's features {missing} (data features: {names}); pass --features "
+            f"{','.join(model.feature_names_)}"
+        )
+    order = [names.index(name) for name in model.feature_names_]
+    return dataclasses.replace(data, X=data.X[:, order], feature_names=tuple(model.feature_names_))
 
 
 def _uplift_dict(uplift) -> dict:
@@ -167,6 +193,10 @@ def _print_leaves(model: CUVETree) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.rows < 100:
+        raise CommandError(f"--rows must be at least 100, got {args.rows}")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be a non-negative integer, got {args.seed}")
     start = time.perf_counter()
     data = datasets.make_threshold_example(args.rows, seed=args.seed)
     train, test = train_test_split(data.n_rows, 0.5, seed=args.seed)
@@ -176,15 +206,21 @@ def run_demo(args: argparse.Namespace) -> int:
     _print_population_reference()
     for label, bounds in (("clipped to [0.5, 1.5]", PAPER_BOUNDS), ("unclipped", None)):
         model = CUVETree(max_depth=args.max_depth, bounds=bounds)
-        model.fit(data.X[train], data.alpha[train], data.value[train], data.cost[train], feature_names=data.feature_names)
+        with warnings_module.catch_warnings(record=True) as caught:
+            warnings_module.simplefilter("always", ExtrapolationWarning)
+            model.fit(
+                data.X[train], data.alpha[train], data.value[train], data.cost[train], feature_names=data.feature_names
+            )
         print(f"== CUVET, {label}, max_depth {args.max_depth} ==")
         print(model.export_text())
+        for warning in caught:
+            print(f"note: {warning.message}")
         if model.tree_.feature[0] >= 0:
             print(f"first split: x <= {model.tree_.threshold[0]:.4f}")
         _print_leaves(model)
         for split_name, rows in (("train", train), ("test", test)):
             uplift = evaluate_mcuv(model, data.X[rows], data.alpha[rows], data.value[rows], data.cost[rows])
-            print(f"{split_name:>5}: dv = {float(uplift.dv):+.4%}   dc = {float(uplift.dc):+.4%}")
+            print(f"{split_name:>5}: dv = {_percent(uplift.dv)}   dc = {_percent(uplift.dc)}")
         print()
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
@@ -217,15 +253,40 @@ def _print_population_reference() -> None:
     print()
 
 
+def _check_fit_options(args: argparse.Namespace) -> None:
+    """Check the options of `fit` before any data is read, with messages in the options' names."""
+    if not args.unclipped:
+        low, high = args.bounds
+        if not 0 < low <= 1 <= high < float("inf"):
+            raise CommandError(f"--bounds {low} {high} must satisfy 0 < LO <= 1 <= HI; use --unclipped for any alpha > 0")
+    if not 0 < args.test_size < 1:
+        raise CommandError(f"--test-size must be strictly between 0 and 1, got {args.test_size}")
+    if args.seed < 0:
+        raise CommandError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.max_depth < 0:
+        raise CommandError(f"--max-depth must be a non-negative integer, got {args.max_depth}")
+    if args.out:
+        try:
+            check_output_path(args.out)
+        except ValueError as error:
+            raise CommandError(f"--out: {error}") from None
+
+
 def run_fit(args: argparse.Namespace) -> int:
+    _check_fit_options(args)
     data = _load_experiment(args)
     train, test = train_test_split(data.n_rows, args.test_size, seed=args.seed)
     bounds = None if args.unclipped else tuple(args.bounds)
     model = CUVETree(max_depth=args.max_depth, bounds=bounds, inadmissible=args.inadmissible)
     start = time.perf_counter()
-    model.fit(data.X[train], data.alpha[train], data.value[train], data.cost[train], feature_names=data.feature_names)
+    with warnings_module.catch_warnings(record=True) as caught:
+        warnings_module.simplefilter("always", ExtrapolationWarning)
+        model.fit(
+            data.X[train], data.alpha[train], data.value[train], data.cost[train], feature_names=data.feature_names
+        )
     seconds = time.perf_counter() - start
-    warnings = datasets.balance_warnings(datasets.balance_check(data.X, data.alpha, data.feature_names))
+    warnings = [str(w.message) for w in caught if issubclass(w.category, ExtrapolationWarning)]
+    warnings += datasets.balance_warnings(datasets.balance_check(data.X, data.alpha, data.feature_names))
     uplifts = {
         name: evaluate_mcuv(model, data.X[rows], data.alpha[rows], data.value[rows], data.cost[rows])
         for name, rows in (("train", train), ("test", test))
@@ -241,7 +302,7 @@ def run_fit(args: argparse.Namespace) -> int:
             "params": model.to_dict()["params"],
             **_model_report(model),
             "uplift": {name: _uplift_dict(u) for name, u in uplifts.items()},
-            "balance_warnings": warnings,
+            "warnings": warnings,
             "fit_seconds": seconds,
             "model_file": args.out,
         }
@@ -255,19 +316,14 @@ def run_fit(args: argparse.Namespace) -> int:
     print(model.export_text())
     _print_leaves(model)
     for name, uplift in uplifts.items():
-        print(f"{name:>5}: dv = {float(uplift.dv):+.4%}   dc = {float(uplift.dc):+.4%}   (mCUV equalization)")
+        print(f"{name:>5}: dv = {_percent(uplift.dv)}   dc = {_percent(uplift.dc)}   (mCUV equalization)")
     print(f"fit in {seconds:.2f} s" + (f"; model written to {args.out}" if args.out else ""))
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     model = CUVETree.load(args.model)
-    data = _load_experiment(args)
-    if tuple(data.feature_names) != tuple(model.feature_names_):
-        raise CommandError(
-            f"the data's features {list(data.feature_names)} differ from the model's {list(model.feature_names_)}; "
-            "pass --features in the model's order"
-        )
+    data = _match_features(_load_experiment(args), model)
     if args.bootstrap == 1 or args.bootstrap < 0:
         raise CommandError(f"--bootstrap must be 0 or at least 2, got {args.bootstrap}")
     methods = ("mcuv", "ilp", "lp") if args.method == "all" else (args.method,)
@@ -278,11 +334,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 0
     print(f"{data.n_rows} rows; levels chosen on the model's training statistics")
     for method, result in results.items():
-        line = f"{method:>5}: dv = {result.point.dv:+.4%}   dc = {result.point.dc:+.4%}"
+        line = f"{method:>5}: dv = {_percent(result.point.dv)}   dc = {_percent(result.point.dc)}"
         if result.dv is not None:
             line += (
-                f"   bootstrap ({args.bootstrap}): dv {result.dv.mean:+.4%} +- {result.dv.half_width:.4%}, "
-                f"dc {result.dc.mean:+.4%} +- {result.dc.half_width:.4%}"
+                f"   bootstrap mean ± 1.96 sd over {args.bootstrap} resamples: "
+                f"dv {_percent(result.dv.mean)} ± {result.dv.half_width:.4%}, "
+                f"dc {_percent(result.dc.mean)} ± {result.dc.half_width:.4%}"
             )
         print(line)
     return 0

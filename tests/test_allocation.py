@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from cuvet_jax import INFEASIBLE, NO_ADMISSIBLE_BUCKET, SOLVED, PowerLaw, equalize
+from cuvet_jax import INFEASIBLE, INVALID_INPUT, NO_ADMISSIBLE_BUCKET, SOLVED, PowerLaw, equalize
 
 
 def random_problem(rng, n_buckets):
@@ -29,7 +29,9 @@ def reference_solution(power_law, budget, bounds):
     def gap(log_mu):
         return np.log(np.sum(c * alpha_of(log_mu) ** e)) - np.log(budget)
 
-    log_mu = scipy.optimize.brentq(gap, -200.0, 200.0, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
+    # Far ends of the bracket overflow to inf or 0 in numpy; brentq only needs their signs.
+    with np.errstate(over="ignore", divide="ignore"):
+        log_mu = scipy.optimize.brentq(gap, -200.0, 200.0, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
     alpha = alpha_of(log_mu)
     return alpha, np.sum(v * alpha**g), np.exp(log_mu)
 
@@ -153,3 +155,21 @@ def test_float32_loses_precision_float64_keeps():
     error64 = np.max(np.abs(np.asarray(equalize(power_law, budget).alpha) / exact - 1))
     assert error64 < 1e-11
     assert 1e-9 < error32 < 1e-3
+
+
+@pytest.mark.parametrize(
+    "budget, bounds",
+    [(np.nan, None), (np.inf, None), (np.inf, (0.5, 1.5)), (1.0, (0.0, 1.5)), (1.0, (1.5, 0.5)), (1.0, (-1.0, 1.5)), (1.0, (0.5, np.inf))],
+)
+def test_invalid_budget_or_bounds_reported(budget, bounds):
+    power_law = PowerLaw(np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.array([1.0, 1.5]))
+    allocation = equalize(power_law, budget, bounds)
+    assert int(allocation.status) == INVALID_INPUT
+    assert np.isnan(allocation.alpha).all()
+    assert np.isnan(allocation.value)
+
+
+def test_invalid_input_keeps_gradients_finite_elsewhere():
+    power_law = PowerLaw(np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.array([1.0, 1.5]))
+    grad = jax.grad(lambda b: equalize(power_law, b, (0.5, 1.5)).value)(2.0)
+    assert np.isfinite(grad) and grad > 0

@@ -74,7 +74,7 @@ def test_fit_parquet_unclipped_text(capsys, table, tmp_path):
     [
         (["--alpha", "dose"], "dose"),
         (["--alpha", "alpha", "--features", "x,missing_column"], "missing_column"),
-        (["--alpha", "alpha", "--test-size", "1.5"], "test_size must be strictly between 0 and 1"),
+        (["--alpha", "alpha", "--test-size", "1.5"], "--test-size must be strictly between 0 and 1"),
     ],
 )
 def test_fit_errors_exit_2_without_traceback(capsys, table, argv, message):
@@ -125,7 +125,7 @@ def test_fit_presets_on_real_data(capsys, shared_data_dir, preset, path):
     assert abs(report["uplift"]["train"]["dc"]) < 1e-9
     assert np.isfinite(report["uplift"]["test"]["dv"]) and np.isfinite(report["uplift"]["test"]["dc"])
     if preset == "karlan-zinman":
-        assert any("risk" in warning for warning in report["balance_warnings"])
+        assert any("risk" in warning for warning in report["warnings"])
 
 
 def test_evaluate_all_methods_with_bootstrap(capsys, table, tmp_path):
@@ -167,3 +167,65 @@ def test_where_filters_rows(capsys, table):
     assert "neither a feature nor an extra column" in capsys.readouterr().err
     assert main(["fit", *columns, "--where", "x"]) == 2
     assert "COLUMN=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--features", "x,x"], "named more than once"),
+        (["--features", "x,alpha"], "cannot also be features"),
+        (["--features", ""], "--features is empty"),
+        (["--bounds", "1.2", "1.5"], "--bounds 1.2 1.5 must satisfy"),
+        (["--seed", "-1"], "--seed must be a non-negative integer"),
+    ],
+)
+def test_fit_option_errors(capsys, table, extra, message):
+    base = ["fit", "--data", str(table), "--alpha", "alpha", "--value", "value", "--cost", "cost"]
+    assert main(base + extra) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_fit_out_errors_before_fitting(capsys, table, tmp_path):
+    base = ["fit", "--data", str(table), "--alpha", "alpha", "--value", "value", "--cost", "cost", "--features", "x"]
+    assert main(base + ["--out", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(base + ["--out", str(tmp_path / "missing" / "m.json")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_unreadable_inputs_exit_2(capsys, tmp_path):
+    fake = tmp_path / "plain.csv.gz"
+    fake.write_text("a,b\n1,2\n")
+    assert main(["fit", "--data", str(fake), "--alpha", "a", "--value", "b", "--cost", "b"]) == 2
+    assert "could not read" in capsys.readouterr().err
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("alpha,value,cost,x\n")
+    assert main(["fit", "--data", str(header_only), "--alpha", "alpha", "--value", "value", "--cost", "cost"]) == 2
+    assert "has no rows" in capsys.readouterr().err
+    not_a_model = tmp_path / "list.json"
+    not_a_model.write_text("[1, 2]")
+    assert main(["evaluate", "--model", str(not_a_model), "--data", str(header_only), "--alpha", "alpha",
+                 "--value", "value", "--cost", "cost"]) == 2
+    assert "not a cuvet_jax tree file" in capsys.readouterr().err
+
+
+def test_evaluate_reorders_features(capsys, table, tmp_path):
+    model_path = tmp_path / "model.json"
+    columns = ["--data", str(table), "--alpha", "alpha", "--value", "value", "--cost", "cost"]
+    assert main(["fit", *columns, "--features", "x,noise", "--max-depth", "1", "--out", str(model_path)]) == 0
+    capsys.readouterr()
+    straight = run_json(capsys, ["evaluate", "--model", str(model_path), *columns, "--features", "x,noise", "--json"])
+    swapped = run_json(capsys, ["evaluate", "--model", str(model_path), *columns, "--features", "noise,x", "--json"])
+    assert swapped["uplift"] == straight["uplift"]
+    assert main(["evaluate", "--model", str(model_path), *columns, "--features", "x"]) == 2
+    assert "lacks the model's features ['noise']" in capsys.readouterr().err
+
+
+def test_unclipped_extrapolation_warns(capsys, shared_data_dir):
+    path = os.path.join(shared_data_dir, "karlan_zinman_2008", "kz_demandelasts_aer08.csv.gz")
+    report = run_json(capsys, ["fit", "--preset", "karlan-zinman", "--data", path, "--where", "risk=2",
+                               "--unclipped", "--max-depth", "2", "--json"])
+    assert any("outside the observed treatment range" in warning for warning in report["warnings"])

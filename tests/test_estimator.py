@@ -140,3 +140,48 @@ def test_train_test_split_partitions_rows():
     np.testing.assert_array_equal(train, again)
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         train_test_split(10, 1.0)
+
+
+def test_fit_rejects_string_feature_column(data):
+    frame = pd.DataFrame({"x": data.X[:, 0], "segment": np.where(data.X[:, 0] > 0.5, "high", "low")})
+    with pytest.raises(ValueError, match=r"feature columns \['segment'\] are not numeric"):
+        CUVETree(max_depth=1).fit(frame, data.alpha, data.value, data.cost)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"bounds": (0.5,)}, "must be a pair"),
+        ({"min_samples_leaf": -3}, "min_samples_leaf must be a non-negative number"),
+    ],
+)
+def test_fit_rejects_more_bad_parameters(data, params, message):
+    with pytest.raises(ValueError, match=message):
+        CUVETree(**params).fit(data.X, data.alpha, data.value, data.cost)
+
+
+def test_load_rechecks_parameters_and_keys(fitted, tmp_path):
+    payload = fitted.to_dict()
+    payload["params"]["bounds"] = [1.5, 0.5]
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match="0 < alpha_min <= 1 <= alpha_max"):
+        CUVETree.load(path)
+    payload = fitted.to_dict()
+    del payload["training_statistics"]
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match="incomplete or corrupted"):
+        CUVETree.load(path)
+    with pytest.raises(FileNotFoundError, match="model file not found"):
+        CUVETree.load(tmp_path / "absent.json")
+
+
+def test_unclipped_levels_outside_data_warn():
+    data = make_threshold_example(40_000, seed=2)
+    with pytest.warns(UserWarning, match="outside the observed treatment range"):
+        CUVETree(max_depth=1, bounds=None).fit(data.X, data.alpha, data.value, data.cost)
+
+
+def test_rules_merge_conditions_on_one_feature(fitted):
+    rules = fitted.leaf_summary()["rule"].tolist()
+    assert all(rule.count("x") == 1 for rule in rules)

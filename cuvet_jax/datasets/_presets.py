@@ -21,12 +21,23 @@ DATA_DIR_VARIABLE = "CUVET_DATA_DIR"
 """Environment variable that overrides the default data folder."""
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
-"""Default data folder: `shared/data` beside the repository checkout."""
+"""Data folder `shared/data` beside the checkout, found this way when the package is imported from
+the checkout (an editable install or the source tree)."""
 
 
 def default_data_dir() -> Path:
-    """Return the data folder: $CUVET_DATA_DIR if set, otherwise `DEFAULT_DATA_DIR`."""
-    return Path(os.environ.get(DATA_DIR_VARIABLE, DEFAULT_DATA_DIR))
+    """Return the data folder of the presets.
+
+    The first that applies: $CUVET_DATA_DIR; `../shared/data` or `shared/data` under the working
+    directory when it exists (a checkout's root, with the data beside the checkout); the folder
+    beside the checkout the package was imported from (`DEFAULT_DATA_DIR`).
+    """
+    if DATA_DIR_VARIABLE in os.environ:
+        return Path(os.environ[DATA_DIR_VARIABLE])
+    for candidate in (Path.cwd().parent / "shared" / "data", Path.cwd() / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return DEFAULT_DATA_DIR
 
 
 @dataclasses.dataclass(frozen=True)

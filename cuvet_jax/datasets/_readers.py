@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow
 import pyarrow.parquet as pq
 
 from ._experiment_data import ExperimentData
@@ -32,6 +33,8 @@ def table_format(path: str | os.PathLike) -> str:
 
 def _check_file(path: str | os.PathLike) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a directory; pass the table file inside it")
     if not path.is_file():
         raise FileNotFoundError(f"table file not found: {str(path)!r}; check the path or data folder")
     return path
@@ -72,11 +75,17 @@ def read_table(path: str | os.PathLike, columns: Sequence[str] | None = None) ->
     """
     path = _check_file(path)
     file_format = table_format(path)
-    columns = _check_columns(path, columns)
-    if file_format == "parquet":
-        frame = pd.read_parquet(path, columns=columns)
-    else:
-        frame = pd.read_csv(path, usecols=columns)
+    try:
+        columns = _check_columns(path, columns)
+        if file_format == "parquet":
+            frame = pd.read_parquet(path, columns=columns)
+        else:
+            frame = pd.read_csv(path, usecols=columns)
+    except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, pyarrow.ArrowException) as error:
+        raise ValueError(
+            f"could not read {str(path)!r} as {file_format} ({type(error).__name__}: {error}); "
+            "check that the file's content matches its suffix"
+        ) from None
     if columns is not None:
         frame = frame[columns]
     return frame
@@ -199,6 +208,8 @@ def experiment_from_frame(
     """
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    if len(frame) == 0:
+        raise ValueError(f"the table has no rows (columns: {list(frame.columns)}); check the file")
     outcome_columns = {"alpha": alpha, "value": value, "cost": cost}
     extra = list(extra)
     if features is None:
@@ -210,6 +221,16 @@ def experiment_from_frame(
             and (pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]))
         ]
     features = list(features)
+    if not features:
+        raise ValueError("no feature columns selected; name at least one numeric feature column")
+    repeated = sorted({name for name in features if features.count(name) > 1})
+    if repeated:
+        raise ValueError(f"feature columns {repeated} are named more than once; list each feature once")
+    roles = [name for name in features if name in outcome_columns.values()]
+    if roles:
+        raise ValueError(
+            f"columns {roles} are used as alpha, value or cost and cannot also be features; drop them from the features"
+        )
 
     requested = list(outcome_columns.values()) + features + extra
     missing = [name for name in dict.fromkeys(requested) if name not in frame.columns]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -13,6 +14,21 @@ from .._power_law import fit_power_law
 from .._statistics import SufficientStatistics
 from ._knapsack import solve_mckp_lp
 from ._partition import level_tables, reference_level_index
+
+
+@functools.partial(jax.jit, static_argnames=("weighting",))
+def _fit(statistics, level_values, weighting):
+    return fit_power_law(statistics, level_values, weighting=weighting)
+
+
+@jax.jit
+def _equalize_over_budgets(fit, budgets, bounds):
+    return jax.vmap(lambda budget: equalize(fit, budget, bounds))(budgets)
+
+
+@jax.jit
+def _lp_over_budgets(value, cost, available, budgets):
+    return jax.vmap(lambda budget: solve_mckp_lp(value, cost, budget, available))(budgets)
 
 
 class BudgetCurve(NamedTuple):
@@ -67,11 +83,11 @@ def budget_curve(
     ratios = np.asarray(budget_ratios, dtype=np.float64)
     with jax.enable_x64(True):
         if method == "mcuv":
-            fit = fit_power_law(statistics, level_values, weighting=weighting)
+            fit = _fit(statistics, jnp.asarray(level_values), weighting)
             reference_cost = float(fit.cost_ref.sum())
             reference_value = float(fit.value_ref.sum())
             budgets = ratios * reference_cost
-            allocations = jax.vmap(lambda b: equalize(fit, b, bounds))(jnp.asarray(budgets))
+            allocations = _equalize_over_budgets(fit, jnp.asarray(budgets), bounds)
             value, cost, alpha = allocations.value, allocations.cost, allocations.alpha
             feasible = allocations.status == 0
         elif method == "lp":
@@ -81,7 +97,7 @@ def budget_curve(
             reference_value = float(value_table[:, reference].sum())
             budgets = ratios * reference_cost
             problem = (jnp.asarray(value_table), jnp.asarray(cost_table), jnp.asarray(available))
-            solutions = jax.vmap(lambda b: solve_mckp_lp(problem[0], problem[1], b, problem[2]))(jnp.asarray(budgets))
+            solutions = _lp_over_budgets(*problem, jnp.asarray(budgets))
             value, cost = solutions.value, solutions.cost
             alpha = solutions.probabilities @ jnp.asarray(level_values)
             feasible = solutions.status == 0

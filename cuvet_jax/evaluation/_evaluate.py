@@ -93,8 +93,8 @@ def evaluate(
         evaluation_labels = np.asarray(partition.apply(evaluation.X), dtype=np.int64)
         n_buckets = int(partition.n_leaves_)
         model_bounds = getattr(partition, "bounds", PAPER_BOUNDS)
-        if levels is None:
-            levels = getattr(partition, "levels_", None)
+        if levels is None and isinstance(getattr(partition, "levels_", None), TreatmentLevels):
+            levels = partition.levels_
     if train_labels is not None and len(train_labels) != len(train.alpha):
         raise ValueError(f"{len(train_labels)} training bucket labels for {len(train.alpha)} training rows")
     if len(evaluation_labels) != len(evaluation.alpha):

@@ -15,6 +15,7 @@ evaluation split, where the reference gives every bucket the reference level.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -54,9 +55,26 @@ class PartitionEvaluation(NamedTuple):
     probabilities: np.ndarray | None
 
 
+@functools.partial(jax.jit, static_argnames=("weighting",))
+def _mcuv_levels(train, level_values, bounds, weighting):
+    fit = fit_power_law(train, level_values, weighting=weighting)
+    budget = fit.cost_ref.sum()
+    return equalize(fit, budget, bounds).alpha, budget
+
+
+@functools.partial(jax.jit, static_argnames=("weighting",))
+def _mcuv_scores(evaluation, level_values, alpha, weighting):
+    uplift = uplift_at(alpha, fit_power_law(evaluation, level_values, weighting=weighting))
+    return uplift.value, uplift.cost, uplift.value_ref, uplift.cost_ref
+
+
 def reference_level_index(level_values: np.ndarray, reference: float = 1.0) -> int:
     """Return the index of the level closest to the reference treatment (exactly 1.0 when observed)."""
     return int(np.argmin(np.abs(np.log(np.asarray(level_values, dtype=np.float64) / reference))))
+
+
+def _as_jax(statistics: SufficientStatistics) -> SufficientStatistics:
+    return SufficientStatistics(*(jnp.asarray(a, dtype=jnp.float64) for a in (statistics.count, statistics.sum_value, statistics.sum_cost)))
 
 
 def level_tables(statistics: SufficientStatistics) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -104,10 +122,8 @@ def choose_levels(
     level_values = np.asarray(level_values, dtype=np.float64)
     if method == "mcuv":
         with jax.enable_x64(True):
-            fit = fit_power_law(train, level_values, weighting=weighting)
-            budget = float(fit.cost_ref.sum())
-            alpha = np.asarray(equalize(fit, budget, bounds).alpha)
-        return alpha, None, budget
+            alpha, budget = _mcuv_levels(_as_jax(train), jnp.asarray(level_values), bounds, weighting)
+            return np.asarray(alpha), None, float(budget)
     if method not in ("ilp", "lp"):
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     value, cost, available = level_tables(train)
@@ -144,9 +160,8 @@ def score_levels(
     level_values = np.asarray(level_values, dtype=np.float64)
     if probabilities is None:
         with jax.enable_x64(True):
-            fit = fit_power_law(evaluation, level_values, weighting=weighting)
-            uplift = uplift_at(jnp.asarray(alpha), fit)
-            return tuple(np.asarray(a) for a in (uplift.value, uplift.cost, uplift.value_ref, uplift.cost_ref))
+            scores = _mcuv_scores(_as_jax(evaluation), jnp.asarray(level_values), jnp.asarray(alpha), weighting)
+            return tuple(np.asarray(a) for a in scores)
     value, cost = _filled_tables(evaluation, level_values, weighting)
     reference = reference_level_index(level_values)
     return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Sequence
 
 import jax
@@ -12,13 +13,17 @@ import numpy as np
 from .._levels import TreatmentLevels, discretize_treatment
 from .._power_law import FIT_STATUS_MESSAGES, PowerLaw
 from .._statistics import SufficientStatistics, accumulate_statistics
-from .._validation import as_feature_matrix, as_outcome, check_treatment_range
+from .._validation import as_feature_matrix, as_outcome, check_output_path, check_treatment_range
 from ._binning import fit_bins
 from ._grower import GrowthParameters, grow_tree
 from ._tree import Tree
 
 FORMAT_NAME = "cuvet-jax-tree"
 FORMAT_VERSION = 1
+
+
+class ExtrapolationWarning(UserWarning):
+    """A fitted level lies outside the treatment range the power laws were fitted on."""
 
 
 class CUVETree:
@@ -90,12 +95,18 @@ class CUVETree:
         if not isinstance(self.max_depth, (int, np.integer)) or self.max_depth < 0:
             raise ValueError(f"max_depth must be a non-negative integer, got {self.max_depth!r}")
         if self.bounds is not None:
+            if len(self.bounds) != 2:
+                raise ValueError(f"bounds must be a pair (alpha_min, alpha_max) or None, got {self.bounds!r}")
             low, high = self.bounds
-            if not 0 < low <= 1 <= high:
+            if not 0 < low <= 1 <= high < np.inf:
                 raise ValueError(
                     f"bounds must satisfy 0 < alpha_min <= 1 <= alpha_max, got {self.bounds!r}; "
                     "pass bounds=None for the unclipped variant"
                 )
+        for name in ("min_samples_leaf", "min_samples_split", "min_rows_per_level"):
+            setting = getattr(self, name)
+            if setting is not None and not (np.isfinite(setting) and setting >= 0):
+                raise ValueError(f"{name} must be a non-negative number of rows, got {setting!r}")
         if self.inadmissible not in ("reject", "hold"):
             raise ValueError(f"inadmissible must be 'reject' or 'hold', got {self.inadmissible!r}")
         if self.weighting not in ("count", "equal"):
@@ -144,11 +155,22 @@ class CUVETree:
 
         root_status = int(tree.fit_status[0])
         if tree.n_leaves == 1 and root_status != 0:
+            advice = "or pass inadmissible='hold'" if self.inadmissible == "reject" else "or use more rows"
             raise ValueError(
-                f"the power-law fit on all rows is not admissible ({FIT_STATUS_MESSAGES[root_status]}: "
+                f"the power-law fit on all {n_rows} rows is not admissible ({FIT_STATUS_MESSAGES[root_status]}: "
                 f"gamma = {tree.gamma[0]:.4g}, eta = {tree.eta[0]:.4g}) and no split produced admissible "
-                "leaves; check the value and cost columns, or pass inadmissible='hold'"
+                f"leaves; check the value and cost columns, {advice}"
             )
+        if self.bounds is None:
+            outside = (tree.leaf_alpha < levels.values[0]) | (tree.leaf_alpha > levels.values[-1])
+            if outside.any():
+                warnings.warn(
+                    f"unclipped leaf levels {np.round(tree.leaf_alpha[outside], 4).tolist()} lie outside the "
+                    f"observed treatment range [{levels.values[0]:.4g}, {levels.values[-1]:.4g}], where the power "
+                    "laws are extrapolated; pass bounds to keep levels near the data",
+                    ExtrapolationWarning,
+                    stacklevel=2,
+                )
         self.tree_ = tree
         self.levels_ = levels
         # Per-leaf, per-level training sums let the ILP and LP evaluations and budget curves of a
@@ -239,14 +261,31 @@ class CUVETree:
         )
 
     def _rule(self, node: int) -> str:
-        conditions = []
+        """Describe the rows of a node as the tightest bounds on each feature along its path."""
+        lower: dict[int, float] = {}
+        upper: dict[int, float] = {}
+        order: list[int] = []
         while node > 0:
             parent = (node - 1) // 2
-            name = self.feature_names_[self.tree_.feature[parent]]
-            op = "<=" if node == 2 * parent + 1 else ">"
-            conditions.append(f"{name} {op} {self.tree_.threshold[parent]:.6g}")
+            feature = int(self.tree_.feature[parent])
+            threshold = float(self.tree_.threshold[parent])
+            if feature not in order:
+                order.append(feature)
+            if node == 2 * parent + 1:
+                upper[feature] = min(upper.get(feature, np.inf), threshold)
+            else:
+                lower[feature] = max(lower.get(feature, -np.inf), threshold)
             node = parent
-        return " and ".join(reversed(conditions)) or "all rows"
+        conditions = []
+        for feature in reversed(order):
+            name = self.feature_names_[feature]
+            if feature in lower and feature in upper:
+                conditions.append(f"{lower[feature]:.6g} < {name} <= {upper[feature]:.6g}")
+            elif feature in upper:
+                conditions.append(f"{name} <= {upper[feature]:.6g}")
+            else:
+                conditions.append(f"{name} > {lower[feature]:.6g}")
+        return " and ".join(conditions) or "all rows"
 
     def export_text(self, decimals: int = 4) -> str:
         """Render the fitted tree as indented text."""
@@ -275,38 +314,57 @@ class CUVETree:
         """Write the fitted model to a versioned JSON file (written to a temporary file, then renamed)."""
         payload = json.dumps(self.to_dict(), indent=1, allow_nan=False)
         path = os.fspath(path)
+        check_output_path(path)
         temporary = f"{path}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(payload)
-        os.replace(temporary, path)
+        try:
+            with open(temporary, "w", encoding="utf-8") as handle:
+                handle.write(payload)
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.remove(temporary)
 
     @classmethod
     def from_dict(cls, payload: dict) -> CUVETree:
-        if payload.get("format") != FORMAT_NAME:
-            raise ValueError(f"not a cuvet_jax tree file: format is {payload.get('format')!r}, expected {FORMAT_NAME!r}")
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+            found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+            raise ValueError(
+                f"not a cuvet_jax tree file: format is {found!r}, expected {FORMAT_NAME!r}; "
+                "pass a file written by CUVETree.save or `cuvet fit --out`"
+            )
         version = payload.get("version")
         if version != FORMAT_VERSION:
             raise ValueError(
                 f"tree file version {version!r} is not supported by this cuvet_jax (reads version "
                 f"{FORMAT_VERSION}); refit the model or install the matching cuvet_jax"
             )
-        params = dict(payload["params"])
-        if params["bounds"] is not None:
-            params["bounds"] = tuple(params["bounds"])
-        model = cls(**params)
-        model.feature_names_ = tuple(payload["feature_names"])
-        model.n_features_in_ = len(model.feature_names_)
-        model.levels_ = TreatmentLevels.from_dict(payload["levels"])
-        model.tree_ = Tree.from_dict(payload["tree"])
-        statistics = payload["training_statistics"]
-        model.training_statistics_ = SufficientStatistics(
-            *(np.asarray(statistics[key], dtype=np.float64) for key in ("count", "sum_value", "sum_cost"))
-        )
+        try:
+            params = dict(payload["params"])
+            if params["bounds"] is not None:
+                params["bounds"] = tuple(params["bounds"])
+            model = cls(**params)
+            model._check_params()
+            model.feature_names_ = tuple(payload["feature_names"])
+            model.n_features_in_ = len(model.feature_names_)
+            model.levels_ = TreatmentLevels.from_dict(payload["levels"])
+            model.tree_ = Tree.from_dict(payload["tree"])
+            statistics = payload["training_statistics"]
+            model.training_statistics_ = SufficientStatistics(
+                *(np.asarray(statistics[key], dtype=np.float64) for key in ("count", "sum_value", "sum_cost"))
+            )
+        except (KeyError, TypeError) as error:
+            raise ValueError(
+                f"the tree file is incomplete or corrupted ({type(error).__name__}: {error}); refit and save the model again"
+            ) from None
+        if model.training_statistics_.count.shape != (model.tree_.n_leaves, model.levels_.n_levels):
+            raise ValueError("the tree file's training statistics do not match its leaves and levels; refit the model")
         return model
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CUVETree:
         """Read a model written by `save`."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"model file not found: {os.fspath(path)!r}; pass a file written by CUVETree.save")
         with open(path, encoding="utf-8") as handle:
             try:
                 payload = json.load(handle)
