@@ -177,8 +177,9 @@ def equalize(
         upper = jnp.max(jnp.where(active, log_mcuv + gap * log_bounds[1], -big))
         min_spend = _log_spend_gap(lower, (log_cost_ref, log_mcuv, inverse_gap, safe_eta, active, log_bounds, log_budget))
         max_spend = _log_spend_gap(upper, (log_cost_ref, log_mcuv, inverse_gap, safe_eta, active, log_bounds, log_budget))
-        # Budgets within a few ulps of a bound's total spend count as feasible.
-        tolerance = 8 * jnp.finfo(dtype).eps
+        # Budgets within rounding of a bound's total spend count as feasible. The log-domain spend
+        # carries errors of a few ulps of |log budget| and of the log costs, hence the scaled slack.
+        tolerance = 32 * jnp.finfo(dtype).eps * (1 + jnp.abs(log_budget) + jnp.max(jnp.abs(log_cost_ref)))
         below = (min_spend > tolerance) | ~budget_left
         feasible = ~below & (max_spend >= -tolerance)
     any_active = n_active > 0
