@@ -12,10 +12,15 @@ from ._allocation import Allocation as Allocation
 from ._allocation import cuvet_criterion as cuvet_criterion
 from ._allocation import equalize as equalize
 from ._bisection import bisect_increasing as bisect_increasing
+from ._kkt import KKTResiduals as KKTResiduals
+from ._kkt import kkt_residuals as kkt_residuals
 from ._levels import TreatmentLevels as TreatmentLevels
 from ._levels import discretize_treatment as discretize_treatment
 from ._power_law import PowerLaw as PowerLaw
 from ._power_law import fit_power_law as fit_power_law
+from ._reference_solver import NumericalAllocation as NumericalAllocation
+from ._reference_solver import project_capped_simplex as project_capped_simplex
+from ._reference_solver import solve_allocation_numerically as solve_allocation_numerically
 from ._statistics import SufficientStatistics as SufficientStatistics
 from ._statistics import accumulate_statistics as accumulate_statistics
 from .evaluation import Evaluation as Evaluation
