@@ -17,11 +17,11 @@ from . import datasets
 from ._allocation import equalize
 from ._power_law import PowerLaw
 from .evaluation import budget_curve, evaluate, evaluate_mcuv, train_test_split
+from .evaluation._evaluate import PAPER_BOUNDS
 from ._validation import check_output_path
 from .tree import CUVETree
 from .tree._estimator import ExtrapolationWarning
 
-PAPER_BOUNDS = (0.5, 1.5)
 
 
 class CommandError(Exception):

@@ -13,6 +13,7 @@ from ._bootstrap import Interval, bootstrap_statistics, summarize
 from ._partition import METHODS, PartitionEvaluation, choose_levels, evaluate_partition, score_levels
 
 PAPER_BOUNDS = (0.5, 1.5)
+"""Admissible range of alpha in the CUVET experiments of Betlei, Vladimirova, Girou and Rahier."""
 
 
 class Evaluation(NamedTuple):
@@ -64,9 +65,10 @@ def evaluate(
             `train` may be None for a fitted CUVETree, whose saved training statistics are used.
         methods: any of "mcuv", "ilp", "lp".
         bounds: bounds of the mCUV allocation; "model" takes a CUVETree's own bounds and the
-            paper's (0.5, 1.5) for other partitions; None is unclipped.
+            PAPER_BOUNDS (0.5, 1.5) for other partitions; None is unclipped.
         levels: treatment levels; by default the model's, else discretized from train.alpha.
-        n_boot: bootstrap resamples of the evaluation split (0 for none; the paper uses 10).
+        n_boot: bootstrap resamples of the evaluation split (0 for none; the CUVET experiments of
+            Betlei et al. use 10).
         seed: seed of the resampling.
         bootstrap_kind: "multinomial" or "poisson" row weights.
 
