@@ -172,4 +172,5 @@ def test_invalid_budget_or_bounds_reported(budget, bounds):
 def test_invalid_input_keeps_gradients_finite_elsewhere():
     power_law = PowerLaw(np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.array([1.0, 1.5]))
     grad = jax.grad(lambda b: equalize(power_law, b, (0.5, 1.5)).value)(2.0)
-    assert np.isfinite(grad) and grad > 0
+    assert np.isfinite(grad)
+    assert grad > 0

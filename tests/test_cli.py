@@ -37,7 +37,8 @@ def test_demo_reports_first_split_and_uplifts(capsys):
     thresholds = [float(line.split("<=")[1]) for line in out.splitlines() if line.startswith("first split: x <=")]
     assert len(thresholds) == 2
     assert all(abs(t - 0.5) <= 1 / 32 for t in thresholds)
-    assert out.count("train: dv = +") == 2 and out.count(" test: dv = +") == 2
+    assert out.count("train: dv = +") == 2
+    assert out.count(" test: dv = +") == 2
 
 
 def test_fit_json_and_evaluate_saved_model(capsys, table, tmp_path):
@@ -66,7 +67,8 @@ def test_fit_parquet_unclipped_text(capsys, table, tmp_path):
     assert main(["fit", "--data", str(parquet), "--alpha", "alpha", "--value", "value", "--cost", "cost",
                  "--features", "x", "--max-depth", "1", "--unclipped"]) == 0
     out = capsys.readouterr().out
-    assert "x <= " in out and "test: dv = " in out
+    assert "x <= " in out
+    assert "test: dv = " in out
 
 
 @pytest.mark.parametrize(
@@ -81,7 +83,8 @@ def test_fit_errors_exit_2_without_traceback(capsys, table, argv, message):
     base = ["fit", "--data", str(table), "--value", "value", "--cost", "cost"]
     assert main(base + argv) == 2
     err = capsys.readouterr().err
-    assert "error:" in err and message in err
+    assert "error:" in err
+    assert message in err
     assert "Traceback" not in err
 
 
@@ -121,9 +124,11 @@ def test_fit_presets_on_real_data(capsys, shared_data_dir, preset, path):
     report = run_json(capsys, ["fit", "--preset", preset, "--data", os.path.join(shared_data_dir, path), "--json"])
     assert report["n_leaves"] >= 2
     assert report["first_split"] is not None
-    assert "tree_text" in report and "leaf 0" in report["tree_text"]
+    assert "tree_text" in report
+    assert "leaf 0" in report["tree_text"]
     assert abs(report["uplift"]["train"]["dc"]) < 1e-9
-    assert np.isfinite(report["uplift"]["test"]["dv"]) and np.isfinite(report["uplift"]["test"]["dc"])
+    assert np.isfinite(report["uplift"]["test"]["dv"])
+    assert np.isfinite(report["uplift"]["test"]["dc"])
     if preset == "karlan-zinman":
         assert any("risk" in warning for warning in report["warnings"])
 
@@ -149,7 +154,8 @@ def test_budget_curve_command(capsys, table, tmp_path):
     report = run_json(capsys, ["budget-curve", "--model", str(model_path), "--ratios", "0.9", "1.1", "5", "--json"])
     assert set(report) == {"mcuv", "lp"}
     dv = report["mcuv"]["dv"]
-    assert len(dv) == 5 and dv == sorted(dv)
+    assert len(dv) == 5
+    assert dv == sorted(dv)
     # Levels {1, 1.5}: the LP cannot spend less than the reference cost.
     assert report["lp"]["dv"][0] is None
     assert main(["budget-curve", "--model", str(model_path), "--ratios", "1.2", "0.8", "5"]) == 2

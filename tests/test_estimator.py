@@ -82,7 +82,8 @@ def test_save_and_load_round_trip(fitted, data, tmp_path):
     assert loaded.export_text() == fitted.export_text()
     assert loaded.get_params() == fitted.get_params()
     payload = json.loads(path.read_text())
-    assert payload["format"] == "cuvet-jax-tree" and payload["version"] == 1
+    assert payload["format"] == "cuvet-jax-tree"
+    assert payload["version"] == 1
 
 
 def test_load_rejects_other_versions_and_files(fitted, tmp_path):

@@ -116,7 +116,8 @@ def test_three_way_split_and_flag():
     flag = np.arange(1000) % 10 == 0
     train, validation, test = cj.train_validation_test_split(1000, test_size=0.3, validation_flag=flag)
     np.testing.assert_array_equal(validation, np.flatnonzero(flag))
-    assert len(test) == 300 and len(train) == 600
+    assert len(test) == 300
+    assert len(train) == 600
     with pytest.raises(ValueError, match="sum below 1"):
         cj.train_validation_test_split(100, 0.5, 0.5)
 
@@ -141,4 +142,5 @@ def test_two_level_reference_minimum_gives_zero_ilp_uplift():
     result = cj.evaluate(model, data.subset(train), data.subset(test), methods=("ilp",))["ilp"].point
     # With levels {1, 1.5} the reference is the cheapest level, so no bucket can move without overspending.
     np.testing.assert_array_equal(result.alpha, [1.0, 1.0])
-    assert result.dv == 0.0 and result.dc == 0.0
+    assert result.dv == 0.0
+    assert result.dc == 0.0

@@ -25,8 +25,10 @@ def test_unclipped_tree_recovers_true_buckets(million):
     assert model.feature_names_[tree.feature[0]] == "f0"
     assert abs(tree.threshold[0]) < 0.05
     # The true buckets split f0 < 0 on f1 at 0 and f0 >= 0 on f2 at 0.5.
-    assert model.feature_names_[tree.feature[1]] == "f1" and abs(tree.threshold[1]) < 0.05
-    assert model.feature_names_[tree.feature[2]] == "f2" and abs(tree.threshold[2] - 0.5) < 0.05
+    assert model.feature_names_[tree.feature[1]] == "f1"
+    assert abs(tree.threshold[1]) < 0.05
+    assert model.feature_names_[tree.feature[2]] == "f2"
+    assert abs(tree.threshold[2] - 0.5) < 0.05
     purity = []
     true_bucket = policy_schema_bucket(test.X)
     leaves = model.apply(test.X)
