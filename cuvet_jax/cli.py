@@ -359,7 +359,8 @@ def run_budget_curve(args: argparse.Namespace) -> int:
     if args.plot:
         from .plotting import plot_budget_curve
 
-        plot_budget_curve(curves, labels=[f"{m} (training fits)" for m in methods], path=args.plot)
+        names = {"mcuv": "mCUV equalization", "lp": "LP over observed levels"}
+        plot_budget_curve(curves, labels=[names[m] for m in methods], path=args.plot)
     if args.json:
         report = {
             c.method: {

@@ -160,6 +160,10 @@ def test_budget_curve_command(capsys, table, tmp_path):
     assert report["lp"]["dv"][0] is None
     assert main(["budget-curve", "--model", str(model_path), "--ratios", "1.2", "0.8", "5"]) == 2
     assert "0 < LOW < HIGH" in capsys.readouterr().err
+    plot = tmp_path / "curve.png"
+    assert main(["budget-curve", "--model", str(model_path), "--ratios", "0.9", "1.1", "5", "--plot", str(plot)]) == 0
+    assert "plot written to" in capsys.readouterr().out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_where_filters_rows(capsys, table):
