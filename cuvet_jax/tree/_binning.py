@@ -75,17 +75,19 @@ def fit_bins(X: np.ndarray, max_bins: int = 32, *, seed: int = 0) -> FeatureBins
     if len(X) > MAX_ROWS_FOR_EDGES:
         sample = np.random.default_rng(seed).choice(len(X), MAX_ROWS_FOR_EDGES, replace=False)
         X = X[np.sort(sample)]
+    # Inverted-CDF quantiles: the k/max_bins quantile is the ceil(n k / max_bins)-th smallest value.
+    ranks = np.ceil(len(X) * np.arange(1, max_bins) / max_bins).astype(np.int64) - 1
     per_feature = []
     for j in range(X.shape[1]):
-        ordered = np.sort(X[:, j])
-        distinct = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
-        if len(distinct) <= max_bins:
-            edges = distinct[:-1]
-        else:
-            # Inverted-CDF quantiles: the k/max_bins quantile is the ceil(n k / max_bins)-th value.
-            ranks = np.ceil(len(ordered) * np.arange(1, max_bins) / max_bins).astype(np.int64) - 1
-            edges = np.unique(ordered[ranks])
-            edges = edges[edges < distinct[-1]]
+        column = X[:, j]
+        # A partial sort finds the quantiles; only a feature whose quantiles tie (few distinct
+        # values, or heavy ties) needs the full sort that lists its distinct values.
+        edges = np.unique(np.partition(column, ranks)[ranks])
+        if len(edges) < max_bins - 1:
+            ordered = np.sort(column)
+            distinct = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+            edges = distinct[:-1] if len(distinct) <= max_bins else np.unique(ordered[ranks])
+        edges = edges[edges < column.max()]
         per_feature.append(edges)
     return _pack_edges(per_feature, max_bins)
 
