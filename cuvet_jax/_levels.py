@@ -35,6 +35,9 @@ class TreatmentLevels:
 
         Discrete levels must match a known level exactly (up to 1e-9 relative); grouped levels
         use the group boundaries, so any positive alpha has a code.
+
+        NOTE: rows of another split encoded here keep `values`, the group means of the rows the
+        levels were built from, not the means of their own group.
         """
         alpha = np.asarray(alpha, dtype=np.float64)
         if self.grouped:
