@@ -14,8 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jax
 import numpy as np
 
+from .._levels import discretize_treatment
+from .._power_law import TOO_FEW_LEVELS, fit_power_law
+from .._statistics import accumulate_statistics
 from ._econml import compact_leaf_ids, first_split, import_econml, render_tree_text
 
 CRITERIA = ("mse", "het")
@@ -83,16 +87,8 @@ def group_treatment_levels(
     """
     if max_levels < 2:
         raise ValueError(f"max_levels must be at least 2, got {max_levels}")
-    distinct, inverse = np.unique(alpha, return_inverse=True)
-    if len(distinct) <= max_levels:
-        return distinct, inverse.astype(np.int64)
-
-    inner_edges = np.quantile(alpha, np.linspace(0.0, 1.0, max_levels + 1)[1:-1])
-    group = np.searchsorted(inner_edges, alpha, side="right")
-    _, level_index = np.unique(group, return_inverse=True)
-    counts = np.bincount(level_index)
-    levels = np.bincount(level_index, weights=alpha) / counts
-    return levels, level_index.astype(np.int64)
+    levels = discretize_treatment(alpha, max_discrete_levels=max_levels, n_groups=max_levels)
+    return levels.values, levels.encode(alpha).astype(np.int64)
 
 
 def reference_level(levels: np.ndarray) -> int:
@@ -117,27 +113,16 @@ def fit_pooled_elasticities(
         ValueError: fewer than two levels have positive mean value and cost.
     """
     levels, level_index = group_treatment_levels(alpha, max_levels)
-    counts = np.bincount(level_index, minlength=len(levels)).astype(np.float64)
-    mean_value = np.bincount(level_index, weights=value, minlength=len(levels)) / counts
-    mean_cost = np.bincount(level_index, weights=cost, minlength=len(levels)) / counts
-
-    usable = (mean_value > 0) & (mean_cost > 0)
-    if usable.sum() < 2:
+    statistics = accumulate_statistics(np.zeros(len(alpha), np.int64), level_index, value, cost, 1, len(levels))
+    with jax.enable_x64(True):
+        fit = fit_power_law(statistics, levels)
+    if int(fit.status[0]) == TOO_FEW_LEVELS:
         raise ValueError(
             f"the pooled power-law fit needs at least two treatment levels with positive mean value "
-            f"and cost, got {int(usable.sum())} of levels {levels.tolist()}; pass cost_weight "
-            f"explicitly or use data with more treatment levels"
+            f"and cost, levels {levels.tolist()} have fewer; pass cost_weight explicitly or use data "
+            f"with more treatment levels"
         )
-
-    log_level = np.log(levels[usable])
-    weights = counts[usable]
-    centred = log_level - np.average(log_level, weights=weights)
-
-    def slope(log_mean: np.ndarray) -> float:
-        centred_outcome = log_mean - np.average(log_mean, weights=weights)
-        return float(np.sum(weights * centred * centred_outcome) / np.sum(weights * centred**2))
-
-    return slope(np.log(mean_value[usable])), slope(np.log(mean_cost[usable]))
+    return float(fit.gamma[0]), float(fit.eta[0])
 
 
 def default_min_samples_leaf(n_rows: int, max_depth: int) -> int:

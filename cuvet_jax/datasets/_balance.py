@@ -13,29 +13,23 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._levels import discretize_treatment
+
 
 def _quantile_groups(values: np.ndarray, n_groups: int) -> np.ndarray:
     """Return the quantile group (0 = lowest) of each value, int64 of shape (n,).
 
-    Group edges are the linearly interpolated quantiles at k / n_groups (pandas.qcut), intervals
-    are closed on the right, and equal values always share a group. Edges that coincide are merged,
-    so heavily tied values can give fewer than `n_groups` groups.
+    The groups are those of `discretize_treatment`, which the tree fits on, so a preset's reference
+    level and the balance check see the same levels as the estimator.
     """
-    values = np.asarray(values, dtype=np.float64)
-    if n_groups < 1:
-        raise ValueError(f"n_groups must be at least 1, got {n_groups}")
-    codes = pd.qcut(values, n_groups, labels=False, duplicates="drop")
-    return np.asarray(codes, dtype=np.int64)
+    levels = discretize_treatment(values, max_discrete_levels=0, n_groups=n_groups)
+    return levels.encode(values).astype(np.int64)
 
 
 def _treatment_groups(treatment: np.ndarray, max_levels: int, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Return (group code per row, label per group): distinct levels if few, quantile groups otherwise."""
-    levels, codes = np.unique(treatment, return_inverse=True)
-    if len(levels) <= max_levels:
-        return codes, levels
-    codes = _quantile_groups(treatment, n_groups)
-    labels = np.array([treatment[codes == k].mean() for k in range(codes.max() + 1)])
-    return codes, labels
+    levels = discretize_treatment(treatment, max_discrete_levels=max_levels, n_groups=n_groups)
+    return levels.encode(treatment).astype(np.int64), levels.values
 
 
 def balance_check(

@@ -28,9 +28,11 @@ the checkout (an editable install or the source tree)."""
 def default_data_dir() -> Path:
     """Return the data folder of the presets.
 
-    The first that applies: $CUVET_DATA_DIR; `../shared/data` or `shared/data` under the working
-    directory when it exists (a checkout's root, with the data beside the checkout); the folder
-    beside the checkout the package was imported from (`DEFAULT_DATA_DIR`).
+    The first that applies, in order:
+    1. $CUVET_DATA_DIR.
+    2. `../shared/data` or `shared/data` under the working directory, when it exists (a checkout's
+       root with the data beside the checkout).
+    3. The folder beside the checkout the package was imported from (`DEFAULT_DATA_DIR`).
     """
     if DATA_DIR_VARIABLE in os.environ:
         return Path(os.environ[DATA_DIR_VARIABLE])
@@ -222,8 +224,8 @@ def karlan_zinman_reference_rate(offer_rate: np.ndarray, n_groups: int = KARLAN_
     """Return the reference rate r at which the middle quantile group of alpha = r / offer_rate has
     mean alpha exactly 1.
 
-    alpha is grouped into `n_groups` quantile groups (pandas.qcut on 1 / offer_rate, see
-    `_quantile_groups`; scaling by r moves no row between groups), and
+    alpha is grouped into `n_groups` quantile groups as `discretize_treatment` groups it (computed
+    on 1 / offer_rate; scaling by r moves no row between groups), and
     r = 1 / mean(1 / offer_rate over the middle group).
     """
     inverse_rate = 1.0 / np.asarray(offer_rate, dtype=np.float64)
