@@ -101,9 +101,9 @@ def equalize(
     """Allocate a budget across buckets so that every admissible bucket has the same mCUV.
 
     See the module docstring for the formulas. `mu` comes from `num_halvings` bisection halvings
-    on log(mu) inside an analytic bracket, and carries the implicit-function-theorem tangent, so
+    on log(mu) inside an analytic bracket and carries the implicit-function-theorem tangent. So
     `jax.grad`, `jax.jvp` and `jax.jacrev` of anything computed from the allocation differentiate
-    through the budget equation with respect to the power-law parameters, the budget and the bounds.
+    through the budget equation, with respect to the power-law parameters, budget and bounds.
 
     Bracket without bounds (B' admissible buckets, budget C' left after held buckets): bucket b
     alone spends C' at log mu_b^hi = log mCUV_b(1) + (1 - gamma_b/eta_b)(log C' - log c_b(1)), so
@@ -122,11 +122,8 @@ def equalize(
         Allocation. Pure, jit- and vmap-able; the status reports infeasible budgets instead of
         raising.
     """
-    dtype = jnp.result_type(power_law.value_ref, power_law.cost_ref, power_law.gamma, budget, 0.0)
-    value_ref = jnp.asarray(power_law.value_ref, dtype)
-    cost_ref = jnp.asarray(power_law.cost_ref, dtype)
-    gamma = jnp.asarray(power_law.gamma, dtype)
-    eta = jnp.asarray(power_law.eta, dtype)
+    dtype = power_law.result_dtype(budget)
+    value_ref, cost_ref, gamma, eta = power_law.parameters(dtype)
     budget = jnp.asarray(budget, dtype)
     active = power_law.admissible
     n_active = active.sum()

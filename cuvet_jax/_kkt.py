@@ -120,13 +120,10 @@ def kkt_residuals(
     else:
         alpha, mu, status = allocation, None, None
 
-    dtype = jnp.result_type(power_law.value_ref, power_law.cost_ref, power_law.gamma, budget, alpha, 0.0)
+    dtype = power_law.result_dtype(budget, alpha)
     alpha = jnp.asarray(alpha, dtype)
     budget = jnp.asarray(budget, dtype)
-    value_ref = jnp.asarray(power_law.value_ref, dtype)
-    cost_ref = jnp.asarray(power_law.cost_ref, dtype)
-    gamma = jnp.asarray(power_law.gamma, dtype)
-    eta = jnp.asarray(power_law.eta, dtype)
+    value_ref, cost_ref, gamma, eta = power_law.parameters(dtype)
     active = power_law.admissible
 
     bucket_value = value_ref * alpha**gamma

@@ -80,6 +80,14 @@ class PowerLaw(eqx.Module):
             status = classify_fit(self.value_ref, self.cost_ref, self.gamma, self.eta)
         self.status = jnp.asarray(status)
 
+    def result_dtype(self, *others: ArrayLike) -> jnp.dtype:
+        """Return the floating dtype that computations on these parameters and `others` use."""
+        return jnp.result_type(self.value_ref, self.cost_ref, self.gamma, self.eta, *others, 0.0)
+
+    def parameters(self, dtype: jnp.dtype) -> tuple[Array, Array, Array, Array]:
+        """Return (value_ref, cost_ref, gamma, eta) as arrays of `dtype`."""
+        return tuple(jnp.asarray(a, dtype) for a in (self.value_ref, self.cost_ref, self.gamma, self.eta))
+
     @property
     def admissible(self) -> Array:
         """True where 0 < gamma < eta and both reference totals are positive."""

@@ -206,11 +206,8 @@ class _SpendProblem(eqx.Module):
 
 
 def _spend_problem(power_law: PowerLaw, budget, bounds) -> _SpendProblem:
-    dtype = jnp.result_type(power_law.value_ref, power_law.cost_ref, power_law.gamma, budget, 0.0)
-    value_ref = jnp.asarray(power_law.value_ref, dtype)
-    cost_ref = jnp.asarray(power_law.cost_ref, dtype)
-    gamma = jnp.asarray(power_law.gamma, dtype)
-    eta = jnp.asarray(power_law.eta, dtype)
+    dtype = power_law.result_dtype(budget)
+    value_ref, cost_ref, gamma, eta = power_law.parameters(dtype)
     budget = jnp.asarray(budget, dtype)
     active = power_law.admissible
 
@@ -354,10 +351,7 @@ def _allocation_from_share(power_law, bounds, problem, share, converged, iterati
     """Convert shares back to levels: alpha_b = (w_b C' / c_b(1)) ** (1 / eta_b)."""
     dtype = share.dtype
     active = problem.active
-    cost_ref = jnp.asarray(power_law.cost_ref, dtype)
-    value_ref = jnp.asarray(power_law.value_ref, dtype)
-    gamma = jnp.asarray(power_law.gamma, dtype)
-    eta = jnp.asarray(power_law.eta, dtype)
+    value_ref, cost_ref, gamma, eta = power_law.parameters(dtype)
 
     positive = active & (share > 0) & (problem.free_budget > 0)
     log_spend = jnp.log(jnp.where(positive, share, 1.0)) + jnp.log(jnp.where(positive, problem.free_budget, 1.0))
