@@ -1,7 +1,7 @@
 """cuvet_jax: cost-aware treatment assignment from randomized experiments, in JAX.
 
 The pure maths (power-law fits, mCUV equalization with an implicit-differentiable budget price,
-the CUVET criterion) works on pytrees under jit, vmap and grad; `CUVETree` is the estimator.
+the CUVET criterion) works on pytrees under jit, vmap and grad. `CUVETree` is the estimator.
 """
 
 from ._allocation import INFEASIBLE as INFEASIBLE

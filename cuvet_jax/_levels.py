@@ -98,8 +98,8 @@ def discretize_treatment(
         empty = np.flatnonzero(counts == 0)
         if len(empty) == 0:
             break
-        # A group can be empty when a quantile falls on the maximum or between two tied values;
-        # dropping one of its boundaries merges it into a neighbour.
+        # A group can be empty when a quantile falls on the maximum or between two tied values.
+        # Dropping one of its boundaries merges it into a neighbour.
         k = int(empty[0])
         edges = np.delete(edges, min(k, len(edges) - 1))
     sums = np.bincount(codes, weights=alpha, minlength=len(edges) + 1)

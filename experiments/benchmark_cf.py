@@ -1,7 +1,7 @@
 """Time a CUVET tree against a single causal-forest tree on the same rows and print the ratio.
 
 Both fit depth-3 trees on rows of the CUVET-policy-schema generator (1M rows by default). CUVET is
-timed after one warm-up fit, since JAX compiles the split scan once per tree shape; the first
+timed after one warm-up fit, because JAX compiles the split scan once per tree shape. The first
 fit's time, compile included, is printed too. Each time is the best of `--repeats` fits.
 
     python -m experiments.benchmark_cf [--rows 1000000] [--depth 3] [--repeats 3]

@@ -140,7 +140,7 @@ def test_grad_through_mu_matches_central_differences(bounds):
     np.testing.assert_allclose(d_value_d_budget, 1.0 / mu_of(gamma), rtol=1e-9)
 
 
-def test_gradient_is_zero_not_nan_when_every_bucket_is_clipped():
+def test_gradient_zero_when_all_clipped():
     power_law = PowerLaw(np.array([1.0, 2.0]), np.array([1.0, 1.0]), np.array([0.5, 0.5]), np.array([1.0, 1.5]))
     grad = jax.grad(lambda gamma: equalize(PowerLaw(power_law.value_ref, power_law.cost_ref, gamma, power_law.eta), 100.0, (0.5, 1.5)).mu)(power_law.gamma)
     np.testing.assert_array_equal(grad, [0.0, 0.0])

@@ -26,7 +26,7 @@ def test_fit_recovers_exact_power_law():
     np.testing.assert_allclose(fit.cost_ref, 1000 * 0.7, rtol=1e-12)
 
 
-def test_fit_uses_means_so_arm_sizes_do_not_bias():
+def test_fit_ignores_arm_sizes():
     levels = np.array([1.0, 1.5])
     balanced = fit_power_law(exact_statistics(levels, [10, 10], 1.0, 1.0, 0.5, 1.0), levels)
     unbalanced = fit_power_law(exact_statistics(levels, [10, 1000], 1.0, 1.0, 0.5, 1.0), levels)

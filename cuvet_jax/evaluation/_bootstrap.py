@@ -34,9 +34,9 @@ def bootstrap_statistics(
 ) -> SufficientStatistics:
     """Return per-resample (bucket, level) statistics of shape (n_boot, B, L).
 
-    Each resample gives every row a weight instead of copying rows: multinomial counts of n draws
-    with replacement (the classical bootstrap), or independent Poisson(1) weights ("poisson"), which
-    can be drawn chunk by chunk and on separate devices because rows need no common draw.
+    Each resample gives every row a weight instead of copying rows. "multinomial" weights count n
+    draws with replacement (the classical bootstrap). "poisson" weights are independent Poisson(1)
+    draws, which can be made chunk by chunk and on separate devices because rows share no draw.
 
     Args:
         bucket, level: bucket id and level code per row, shape (n,).

@@ -85,8 +85,8 @@ def mcuv_evaluation(
 def evaluate_mcuv(model, X, alpha, value, cost) -> Uplift:
     """Evaluate a fitted CUVETree by mCUV equalization on rows it was not necessarily fitted on.
 
-    The model's leaf levels alpha_b* are kept; power laws are re-fitted per leaf on the given rows
-    (with the model's treatment levels and weighting) and give dv and dc as in `uplift_at`.
+    The model's leaf levels alpha_b* are kept. Power laws re-fitted per leaf on the given rows,
+    with the model's treatment levels and weighting, give dv and dc as in `uplift_at`.
     """
     statistics = model.leaf_statistics(X, alpha, value, cost)
     with jax.enable_x64(True):

@@ -18,8 +18,8 @@ def select_max_depth(
 ) -> tuple[int, list[dict]]:
     """Fit one model per depth on `train` and keep the one with the largest validation dv.
 
-    Models whose validation dc exceeds `max_dc` come after those that meet it; among either group
-    the largest dv wins and ties go to the smaller depth.
+    Models whose validation dc exceeds `max_dc` come after those that meet it. Within either group
+    the largest dv wins, and ties go to the smaller depth.
 
     Args:
         make_model: depth -> unfitted model with `fit(X, alpha, value, cost)` and `apply(X)`.

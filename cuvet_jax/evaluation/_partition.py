@@ -101,7 +101,7 @@ def _filled_tables(statistics: SufficientStatistics, level_values: np.ndarray, w
         fitted_value = np.asarray(fit.value_ref)[..., None] * level_values ** np.asarray(fit.gamma)[..., None]
         fitted_cost = np.asarray(fit.cost_ref)[..., None] * level_values ** np.asarray(fit.eta)[..., None]
     # NOTE: a level never observed in a bucket of the evaluation split is scored by that bucket's
-    # power-law fit there; with too few levels the fit is flat at the bucket's observed totals.
+    # power-law fit there. With too few levels that fit is flat at the bucket's observed totals.
     return np.where(available, value, fitted_value), np.where(available, cost, fitted_cost)
 
 

@@ -60,9 +60,9 @@ class FeatureBins:
 def fit_bins(X: np.ndarray, max_bins: int = 32, *, seed: int = 0) -> FeatureBins:
     """Compute up to `max_bins - 1` distinct quantile edges per feature.
 
-    Edge k of feature j is the (k / max_bins)-quantile of x_j, with ties removed; a feature with
-    few distinct values gets one edge between each pair of neighbouring values instead, so binary
-    and ordinal features split exactly between their values.
+    Edge k of feature j is the (k / max_bins)-quantile of x_j, with ties removed. A feature with
+    few distinct values gets an edge at each value but the largest instead, so binary and ordinal
+    features split exactly between their values.
 
     Args:
         X: features, shape (n, d), finite.
@@ -80,7 +80,7 @@ def fit_bins(X: np.ndarray, max_bins: int = 32, *, seed: int = 0) -> FeatureBins
     per_feature = []
     for j in range(X.shape[1]):
         column = X[:, j]
-        # A partial sort finds the quantiles; only a feature whose quantiles tie (few distinct
+        # A partial sort finds the quantiles. Only a feature whose quantiles tie (few distinct
         # values, or heavy ties) needs the full sort that lists its distinct values.
         edges = np.unique(np.partition(column, ranks)[ranks])
         if len(edges) < max_bins - 1:
